@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Fresh Debian machine -> installed secaudit -> the whole test suite (pytest), then ruff.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ruff check secaudit tests examples bench
+.venv/bin/pytest -q "$@"

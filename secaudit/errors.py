@@ -1,0 +1,73 @@
+"""One error hierarchy for the whole library.
+
+The library raises these; the CLI turns them into ``Error: …`` and an exit code in exactly one
+place (``secaudit.cli.main``). Each error carries a Vietnamese message first and an English one,
+because the people reading them are Vietnamese IT staff and police inspectors.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_MET = 3
+
+
+class SecauditError(Exception):
+    """Base class: something the user can fix, reported without a traceback."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, message: str, *, en: str | None = None, where: str | None = None) -> None:
+        self.message = message
+        self.en = en
+        self.where = where
+        super().__init__(self.diagnostics())
+
+    def diagnostics(self) -> str:
+        """The full text shown to the user: location, Vietnamese message, English message."""
+        head = f"{self.where}: " if self.where else ""
+        text = head + self.message
+        if self.en and self.en != self.message:
+            text += f" / {self.en}"
+        return text
+
+
+class InputError(SecauditError):
+    """A file or value given by the user is malformed (YAML, XLSX, XML, answers, …)."""
+
+
+class ValidationError(InputError):
+    """Data parsed but broke the schema; ``problems`` lists every (where, message) found."""
+
+    def __init__(self, problems: list[tuple[str, str]], *, en: str | None = None) -> None:
+        self.problems = problems
+        first_where, first_msg = problems[0]
+        super().__init__(first_msg, en=en, where=first_where)
+
+    def diagnostics(self) -> str:
+        return "\n".join(f"{where}: {msg}" for where, msg in self.problems)
+
+
+class InvalidTargetError(InputError):
+    """A scan target is not a plain IP, CIDR or hostname; refused before nmap runs."""
+
+
+class OutOfScopeError(SecauditError):
+    """A scan target is not declared in the inventory nor in an authorised scope file."""
+
+
+class NotFoundError(SecauditError):
+    """An agency, system, item, evidence file or scan named by the user does not exist."""
+
+
+class WorkspaceError(SecauditError):
+    """The workspace is missing, not initialised, or of an unknown schema version."""
+
+
+class ScanError(SecauditError):
+    """nmap is missing, failed, or produced output we cannot trust."""
+
+
+class RenderError(SecauditError):
+    """A report could not be rendered (template error, blocked resource, missing font)."""

@@ -1,0 +1,182 @@
+"""Strict, bounded YAML reading and deterministic YAML writing.
+
+Inventories and checklists are written by people, so errors must point at ``file:line``. PyYAML's
+``safe_load`` loses positions, silently keeps the last of two duplicate keys and happily expands an
+alias bomb. Here we compose the node tree ourselves: positions are recorded for every value,
+duplicate keys and non-string keys are errors, and alias expansion is bounded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from enum import StrEnum
+from typing import Any
+
+import yaml
+
+from .errors import InputError, ValidationError
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_NODES = 200_000
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass
+class Located:
+    """A parsed document and the line of every value in it, keyed by its path."""
+
+    path: str
+    data: Any
+    lines: dict[Loc, int] = field(default_factory=dict)
+
+    def where(self, loc: Loc) -> str:
+        """``file:line`` for the deepest known prefix of ``loc``."""
+        probe = tuple(loc)
+        while probe and probe not in self.lines:
+            probe = probe[:-1]
+        line = self.lines.get(probe, 1)
+        return f"{self.path}:{line}"
+
+
+def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
+    """Read a UTF-8 text file with a size cap; a wrong encoding names the line it breaks on."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"Không đọc được tệp: {exc.strerror}", en="cannot read file", where=str(path)) from exc
+    if size > max_bytes:
+        raise InputError(
+            f"Tệp quá lớn ({size} byte, tối đa {max_bytes})",
+            en=f"file too large ({size} bytes, limit {max_bytes})",
+            where=f"{path}:1",
+        )
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(
+            "Tệp không phải UTF-8 (hãy lưu lại với mã hóa UTF-8)",
+            en="file is not UTF-8 encoded (save it as UTF-8)",
+            where=f"{path}:{line}",
+        ) from exc
+    return text
+
+
+def load(path: Path, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_NODES) -> Located:
+    """Load one YAML document from ``path`` with positions, strictly."""
+    return loads(read_text(path, max_bytes=max_bytes), str(path), max_nodes=max_nodes)
+
+
+def loads(text: str, name: str, *, max_nodes: int = MAX_NODES) -> Located:
+    """Parse YAML text (named ``name`` in errors) into plain data plus a line map."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = exc.problem or exc.context or "cú pháp không hợp lệ"
+        raise InputError(
+            f"YAML không hợp lệ: {problem}", en=f"invalid YAML: {problem}", where=f"{name}:{line}"
+        ) from exc
+    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+        raise InputError(f"YAML không hợp lệ: {exc}", en="invalid YAML", where=f"{name}:1") from exc
+    located = Located(name, None)
+    if node is None:
+        located.data = None
+        return located
+    budget = [max_nodes]
+    located.data = _build(node, (), located, budget)
+    return located
+
+
+_SCALAR = yaml.SafeLoader("")  # only used for its scalar constructors; holds no document state
+
+
+def _build(node: yaml.Node, loc: Loc, out: Located, budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise InputError(
+            "Tài liệu YAML quá lớn sau khi mở rộng alias (nghi là 'alias bomb')",
+            en="YAML document too large after alias expansion (alias bomb?)",
+            where=f"{out.path}:{node.start_mark.line + 1}",
+        )
+    out.lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        _SCALAR.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = _SCALAR.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            where = f"{out.path}:{key_node.start_mark.line + 1}"
+            if not isinstance(key, str):
+                raise InputError("Khóa phải là chuỗi", en="keys must be strings", where=where)
+            if key in result:
+                raise InputError(f"Khóa '{key}' bị lặp", en=f"duplicate key '{key}'", where=where)
+            out.lines[loc + (key,)] = key_node.start_mark.line + 1
+            result[key] = _build(value_node, loc + (key,), out, budget)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(child, loc + (i,), out, budget) for i, child in enumerate(node.value)]
+    return _SCALAR.construct_object(node)
+
+
+def raise_pydantic(exc: Any, located: Located, *, prefix: Loc = ()) -> None:
+    """Turn a pydantic ``ValidationError`` into our ``ValidationError`` with ``file:line`` each."""
+    problems: list[tuple[str, str]] = []
+    for err in exc.errors(include_url=False):
+        loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        dotted = ".".join(str(p) for p in loc) or "(gốc)"
+        problems.append((located.where(loc), f"{dotted}: {_message(err)}"))
+    raise ValidationError(problems, en="the file does not match the schema")
+
+
+_MESSAGES_VI = {
+    "extra_forbidden": "khóa không được phép (sai chính tả?)",
+    "missing": "thiếu trường bắt buộc",
+    "int_type": "phải là số nguyên",
+    "int_parsing": "phải là số nguyên",
+    "bool_type": "phải là true/false",
+    "bool_parsing": "phải là true/false",
+    "string_type": "phải là chuỗi",
+    "date_type": "phải là ngày dạng YYYY-MM-DD",
+    "date_from_datetime_parsing": "phải là ngày dạng YYYY-MM-DD",
+    "date_parsing": "phải là ngày dạng YYYY-MM-DD",
+    "list_type": "phải là danh sách",
+    "dict_type": "phải là ánh xạ (mapping)",
+    "model_type": "phải là ánh xạ (mapping)",
+    "literal_error": "giá trị không nằm trong danh sách cho phép",
+    "enum": "giá trị không nằm trong danh sách cho phép",
+    "greater_than_equal": "giá trị quá nhỏ",
+    "less_than_equal": "giá trị quá lớn",
+    "string_pattern_mismatch": "sai định dạng",
+}
+
+
+def _message(err: dict[str, Any]) -> str:
+    vi = _MESSAGES_VI.get(err["type"])
+    en = err["msg"]
+    if err["type"] in ("value_error", "assertion_error"):
+        return en.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return f"{vi} / {en}" if vi else en
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, unicode kept, keys in model order: exports diff cleanly and round-trip."""
+
+
+def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str_presenter)
+_Dumper.add_representer(dt.date, lambda d, v: d.represent_scalar("tag:yaml.org,2002:timestamp", v.isoformat()))
+_Dumper.add_multi_representer(StrEnum, lambda d, v: _str_presenter(d, v.value))
+
+
+def dumps(data: Any) -> str:
+    """Deterministic YAML text for ``data``."""
+    return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
