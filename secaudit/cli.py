@@ -379,20 +379,24 @@ def _status_detail(result: Any, lib: Any) -> str:
 
 
 def _status_matrix(results: list[Any], lib: Any) -> str:
+    """Items down, agencies across: fits a terminal for a province's worth of agencies."""
     from .assess import LABELS
 
     if not results:
         return "(không có cơ quan / no agencies)\n"
-    columns: list[str] = []
-    for r in results[0].results:
-        if lib.checklist(r.checklist).item(r.item).parent is None:
-            columns.append(f"{r.checklist}:{r.item}")
     rows = []
-    for res in results:
-        cells = {f"{r.checklist}:{r.item}": LABELS["vi"][r.status] + ("*" if r.overdue else "") for r in res.results}
-        rows.append({"agency": res.agency, **{c: cells.get(c, "") for c in columns}})
-    headers = {"agency": "Cơ quan", **{c: c.split(":", 1)[1] for c in columns}}
-    return format_rows(rows, "table", headers) + "* quá hạn / overdue\n"
+    for index, first in enumerate(results[0].results):
+        item = lib.checklist(first.checklist).item(first.item)
+        if item.parent is not None:
+            continue
+        row = {"item": first.item, "deadline": first.deadline or ""}
+        for res in results:
+            r = res.results[index]
+            row[res.agency] = LABELS["vi"][r.status] + ("*" if r.overdue else "")
+        rows.append(row)
+    headers = {"item": "Mục", "deadline": "Hạn", **{res.agency: res.agency for res in results}}
+    return f"Tính đến {results[0].as_of} — hồ sơ {results[0].profile}\n" + format_rows(rows, "table", headers) + \
+        "* quá hạn / overdue\n"
 
 
 # -- scanning -----------------------------------------------------------------------------------

@@ -120,7 +120,14 @@ def _build(node: yaml.Node, loc: Loc, out: Located, budget: list[int]) -> Any:
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(child, loc + (i,), out, budget) for i, child in enumerate(node.value)]
-    return _SCALAR.construct_object(node)
+    try:
+        return _SCALAR.construct_object(node)
+    except (ValueError, yaml.constructor.ConstructorError) as exc:
+        dotted = ".".join(str(p) for p in loc)
+        raise InputError(
+            f"{dotted}: giá trị không hợp lệ: {node.value!r}", en=f"invalid value {node.value!r}: {exc}",
+            where=f"{out.path}:{node.start_mark.line + 1}",
+        ) from exc
 
 
 def raise_pydantic(exc: Any, located: Located, *, prefix: Loc = ()) -> None:

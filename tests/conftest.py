@@ -1,0 +1,65 @@
+"""Shared fixtures: a fresh workspace, the bundled examples, and a way to run the CLI in-process.
+
+Tests use real parts: a real SQLite workspace in a temp folder, the real example inventory, and
+(in the scan and report tests) real nmap and real weasyprint.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from secaudit.cli import main
+from secaudit.store import Workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Run ``secaudit ARGS`` in-process through ``main`` (so exit codes and errors are the real ones)."""
+    monkeypatch.setenv("SECAUDIT_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.setenv("SECAUDIT_ACTOR", "pytest")
+
+    def run(*args: str) -> CliResult:
+        code = main(list(args))
+        captured = capsysbinary.readouterr()
+        return CliResult(code, captured.out.decode("utf-8"), captured.err.decode("utf-8"))
+
+    return run
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    """A new, empty workspace."""
+    workspace = Workspace.create(tmp_path / "ws")
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def example_ws(tmp_path: Path) -> Iterator[Workspace]:
+    """A workspace with the example province imported."""
+    from secaudit import inventory
+
+    workspace = Workspace.create(tmp_path / "ws")
+    agencies = inventory.load_agencies(inventory.inventory_files(EXAMPLES / "inventory"))
+    inventory.import_agencies(workspace, agencies, actor="pytest", source="examples")
+    yield workspace
+    workspace.close()
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
