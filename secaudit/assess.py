@@ -15,7 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError as PydanticError
+from pydantic import Field
+from pydantic import ValidationError as PydanticError
 
 from . import auditlog, conditions, yamlio
 from .content import Checklist, Item, Library, ResolvedProfile
@@ -496,7 +497,8 @@ def _apply_scan(ctx: _Context, system: str, result: Result) -> None:
         if strict and result.status is Status.PASS:
             result.status = Status.FAIL
         return
-    relevant = [f for f in ctx.findings.get(system, []) if f["checklist"] == result.checklist and f["item"] == result.item]
+    relevant = [f for f in ctx.findings.get(system, [])
+                if f["checklist"] == result.checklist and f["item"] == result.item]
     if relevant:
         result.findings = relevant
         was = result.status

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError as PydanticError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic import ValidationError as PydanticError
 
 from . import conditions, yamlio
 from .errors import NotFoundError, ValidationError

@@ -7,7 +7,6 @@ writes files that import back to the same rows and export again byte for byte.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pydantic import ValidationError as PydanticError
 
 from . import auditlog, yamlio
 from .errors import InputError, NotFoundError, ValidationError
-from .models import Agency, Host, Level, System
+from .models import Agency, System
 from .store import Workspace, dumps
 
 _BOOL_FIELDS = {

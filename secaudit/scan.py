@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError as PydanticError
+from pydantic import Field
+from pydantic import ValidationError as PydanticError
 
 from . import auditlog, yamlio
 from .errors import InputError, NotFoundError, ScanError, ValidationError

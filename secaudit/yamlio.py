@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -115,11 +115,11 @@ def _build(node: yaml.Node, loc: Loc, out: Located, budget: list[int]) -> Any:
                 raise InputError("Khóa phải là chuỗi", en="keys must be strings", where=where)
             if key in result:
                 raise InputError(f"Khóa '{key}' bị lặp", en=f"duplicate key '{key}'", where=where)
-            out.lines[loc + (key,)] = key_node.start_mark.line + 1
-            result[key] = _build(value_node, loc + (key,), out, budget)
+            out.lines[(*loc, key)] = key_node.start_mark.line + 1
+            result[key] = _build(value_node, (*loc, key), out, budget)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_build(child, loc + (i,), out, budget) for i, child in enumerate(node.value)]
+        return [_build(child, (*loc, i), out, budget) for i, child in enumerate(node.value)]
     try:
         return _SCALAR.construct_object(node)
     except (ValueError, yaml.constructor.ConstructorError) as exc:

@@ -10,8 +10,9 @@ from pathlib import Path
 import click
 import pytest
 
-from conftest import EXAMPLES
 from secaudit.cli import cli as root
+
+from conftest import EXAMPLES
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:

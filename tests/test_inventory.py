@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES
 from secaudit import inventory
 from secaudit.errors import InputError
 from secaudit.store import Workspace
+
+from conftest import EXAMPLES
 
 GOOD = """\
 code: so-thu
@@ -43,7 +44,7 @@ def test_examples_round_trip_byte_identical(example_ws: Workspace, tmp_path: Pat
     names = sorted(p.name for p in first.iterdir())
     assert names == sorted(p.name for p in second.iterdir())
     assert len(names) == len(list((EXAMPLES / "inventory").glob("*.yaml")))
-    match, mismatch, errors = filecmp.cmpfiles(first, second, names, shallow=False)
+    _match, mismatch, errors = filecmp.cmpfiles(first, second, names, shallow=False)
     assert mismatch == [] and errors == []
     # the export carries the same facts as the source files
     for path in (EXAMPLES / "inventory").glob("*.yaml"):
