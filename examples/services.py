@@ -355,8 +355,15 @@ class RedisHandler(socketserver.BaseRequestHandler):
             data = self.request.recv(4096)
             if not data:
                 return
-            replies = max(1, data.count(b"\n"))
-            self.request.sendall(REDIS_NOAUTH * min(replies, 16))
+            self.request.sendall(REDIS_NOAUTH * min(self.commands(data), 16))
+
+    @staticmethod
+    def commands(data: bytes) -> int:
+        """How many commands a chunk holds: RESP arrays (``*N``) or inline lines; at least one."""
+        lines = [line for line in data.split(b"\n") if line.strip()]
+        if data.startswith(b"*"):
+            return max(1, sum(1 for line in lines if line.startswith(b"*")))
+        return max(1, len(lines))
 
 
 def build_servers(state_dir: Path) -> list[GuardedServer]:

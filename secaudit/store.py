@@ -132,8 +132,14 @@ def _schema_v1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_schema_v1]
-SCHEMA_VERSION = len(MIGRATIONS)
+def _migrations() -> list[tuple[int, Callable[[sqlite_utils.Database], None]]]:
+    from .migrations import discover
+
+    return [(1, _schema_v1), *discover()]
+
+
+MIGRATIONS = _migrations()
+SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
 def now() -> str:
@@ -204,9 +210,11 @@ class Workspace:
                 f"Workspace có phiên bản lược đồ {current}, mới hơn bản này ({SCHEMA_VERSION})",
                 en="workspace was written by a newer secaudit; upgrade secaudit",
             )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
+        for version, upgrade in MIGRATIONS:
+            if version <= current:
+                continue
             with self.transaction():
-                MIGRATIONS[version - 1](self.db)
+                upgrade(self.db)
                 self.db["meta"].upsert({"key": "schema_version", "value": str(version)}, pk="key")
 
     @contextlib.contextmanager
