@@ -20,7 +20,31 @@ from . import (
 
 
 # -- reports ------------------------------------------------------------------------------------
-@cli.command()
+class ReportGroup(click.Group):
+    """``report AGENCY …`` renders an agency's report; ``report yearly …`` etc. are subcommands.
+
+    Both forms are part of the CLI contract, so anything that is not a subcommand name is handed
+    to the hidden default command ``agency``.
+    """
+
+    default = "agency"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands:
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=ReportGroup)
+def report() -> None:
+    """Lập báo cáo minh chứng (PDF/HTML). / Render evidence reports.
+
+    \b
+    secaudit report AGENCY --format pdf|html -o PATH [--as-of DATE]
+    """
+
+
+@report.command("agency", hidden=True)
 @click.argument("agency")
 @click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True,
               help="Định dạng báo cáo. / Report format.")
@@ -32,7 +56,7 @@ from . import (
 @click.option("--template-dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
               help="Thư mục mẫu thay thế (ghi đè từng tệp). / Override templates.")
 @workspace_options
-def report(agency: str, fmt: str, output: Path, as_of: dt.datetime | None, profile: str, lang: str,
+def report_agency(agency: str, fmt: str, output: Path, as_of: dt.datetime | None, profile: str, lang: str,
            template_dir: Path | None, workspace: str | None, actor: str | None) -> None:
     """Lập báo cáo minh chứng của cơ quan (PDF/HTML). / Render an agency's evidence report."""
     from .. import report as rep
