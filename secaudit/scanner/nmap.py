@@ -99,7 +99,6 @@ _DURATION_RE = re.compile(r"[0-9]{1,7}(?:\.[0-9]{1,3})?(?:ms|s|m|h)?", re.ASCII)
 _RATE_RE = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,3})?", re.ASCII)
 _INT_RE = re.compile(r"[0-9]{1,6}", re.ASCII)
 _TOKEN_RE = re.compile(r"[A-Za-z0-9._/+-]{1,100}", re.ASCII)
-_SCRIPT_NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}", re.ASCII)
 _PORT_ITEM_RE = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?", re.ASCII)
 MAX_PORTS_LEN = 1024
 
@@ -217,8 +216,7 @@ def validate_ports(ports: str) -> str:
             raise InvalidTargetError(
                 f"Danh sách cổng không hợp lệ: {ports!r:.80} (mục {item!r:.20}; dùng dạng "
                 "22,80,8000-8100 với cổng 1–65535)",
-                en=f"Invalid port list: {ports!r:.80} (item {item!r:.20}; use 22,80,8000-8100 "
-                "with ports 1–65535)",
+                en=f"Invalid port list: {ports!r:.80} (item {item!r:.20}; use 22,80,8000-8100 with ports 1–65535)",
             )
     return ports
 
@@ -237,9 +235,7 @@ def validate_options(options: Sequence[str], *, privileged: bool = False) -> lis
 def _normalise_options(options: Sequence[str], *, privileged: bool) -> tuple[bool, list[str]]:
     """Validate ``options``; return (use SYN scan, canonical option list without ``-sS``)."""
     if isinstance(options, str):
-        raise _option_error(
-            options, "phải là danh sách, không phải chuỗi", "must be a list, not a string"
-        )
+        raise _option_error(options, "phải là danh sách, không phải chuỗi", "must be a list, not a string")
     items = list(options)
     out: list[str] = []
     seen: set[str] = set()
@@ -290,10 +286,8 @@ def _normalise_options(options: Sequence[str], *, privileged: bool) -> tuple[boo
                 if name == "--script":
                     raise _option_error(
                         f"{name}={value}",
-                        "chỉ được dùng tên script NSE trong danh sách cho phép: "
-                        + ", ".join(sorted(ALLOWED_SCRIPTS)),
-                        "only allow-listed NSE script names may be used: "
-                        + ", ".join(sorted(ALLOWED_SCRIPTS)),
+                        "chỉ được dùng tên script NSE trong danh sách cho phép: " + ", ".join(sorted(ALLOWED_SCRIPTS)),
+                        "only allow-listed NSE script names may be used: " + ", ".join(sorted(ALLOWED_SCRIPTS)),
                     )
                 raise _option_error(f"{name}={value}", "giá trị không hợp lệ", "invalid value")
             canonical = f"{name}={value}"
@@ -311,9 +305,7 @@ def _normalise_options(options: Sequence[str], *, privileged: bool) -> tuple[boo
 
 def _binary_prefix(nmap_binary: str | Sequence[str]) -> list[str]:
     parts = [nmap_binary] if isinstance(nmap_binary, str) else list(nmap_binary)
-    if not parts or any(
-        not isinstance(p, str) or not p or "\x00" in p or p.startswith("-") for p in parts
-    ):
+    if not parts or any(not isinstance(p, str) or not p or "\x00" in p for p in parts) or parts[0].startswith("-"):
         raise ScanError(
             f"Đường dẫn chương trình nmap không hợp lệ: {nmap_binary!r:.80}",
             en=f"Invalid nmap program path: {nmap_binary!r:.80}",
@@ -387,6 +379,7 @@ def build_argv(
 
 _INSTALL_HINT_VI = "Không tìm thấy chương trình nmap ({binary}); hãy cài: apt-get install nmap"
 _INSTALL_HINT_EN = "nmap program not found ({binary}); install it: apt-get install nmap"
+_UNRESOLVED_RE = re.compile(r'^Failed to resolve "([^"\n]*)"\.$', re.MULTILINE)
 #: How long nmap gets to exit after SIGTERM before it is killed.
 _TERMINATE_GRACE = 5.0
 
@@ -402,9 +395,7 @@ def _child_env() -> dict[str, str]:
 
 def _missing(binary: str, exc: OSError) -> ScanError:
     if isinstance(exc, FileNotFoundError):
-        return ScanError(
-            _INSTALL_HINT_VI.format(binary=binary), en=_INSTALL_HINT_EN.format(binary=binary)
-        )
+        return ScanError(_INSTALL_HINT_VI.format(binary=binary), en=_INSTALL_HINT_EN.format(binary=binary))
     return ScanError(
         f"Không chạy được nmap ({binary}): {exc.strerror or exc}",
         en=f"Cannot run nmap ({binary}): {exc.strerror or exc}",
@@ -464,6 +455,16 @@ class NmapRun:
         """Wall-clock seconds the process ran."""
         return (self.finished - self.started).total_seconds()
 
+    @property
+    def unresolved(self) -> list[str]:
+        """Host names nmap could not resolve.
+
+        nmap only warns about these on stderr, leaves them out of the XML and still exits 0,
+        so without this list a typo in an inventory would just look like a missing host.
+        """
+        names = _UNRESOLVED_RE.findall(self.stderr)
+        return list(dict.fromkeys(_text(name) for name in names))
+
     def parse(self) -> ScanResult:
         """Parse :attr:`xml` (see :func:`parse_xml`)."""
         return parse_xml(self.xml)
@@ -487,11 +488,7 @@ def run_nmap(argv: list[str], *, timeout: float | None = None) -> NmapRun:
     raising, so the caller can store the partial XML as an incomplete scan. ``timeout`` (seconds)
     does the same with ``timed_out=True``. A missing nmap raises :class:`ScanError`.
     """
-    if (
-        isinstance(argv, str)
-        or not argv
-        or not all(isinstance(a, str) and "\x00" not in a for a in argv)
-    ):
+    if isinstance(argv, str) or not argv or not all(isinstance(a, str) and "\x00" not in a for a in argv):
         raise ScanError("Lệnh nmap không hợp lệ", en="Invalid nmap command line")
     argv = list(argv)
     program = argv[0]
@@ -664,11 +661,7 @@ def _nse_value(node: Element, depth: int) -> Any:
         return _text(node.text)
     if depth >= MAX_NSE_DEPTH:
         return []
-    items = [
-        (child.get("key"), _nse_value(child, depth + 1))
-        for child in node
-        if child.tag in ("elem", "table")
-    ]
+    items = [(child.get("key"), _nse_value(child, depth + 1)) for child in node if child.tag in ("elem", "table")]
     if not items:
         return []
     if all(key is None for key, _ in items):
@@ -730,9 +723,7 @@ def _host(elem: Element) -> HostResult:
             key = _text(extra.get("state"))
             extraports[key] = extraports.get(key, 0) + int(count)
     timed_out = elem.get("timedout") == "true"
-    answered = any(p.state in _ANSWERING_STATES for p in ports) or any(
-        extraports.get(s) for s in _ANSWERING_STATES
-    )
+    answered = any(p.state in _ANSWERING_STATES for p in ports) or any(extraports.get(s) for s in _ANSWERING_STATES)
     state: HostState
     if timed_out:
         state = "unknown"
@@ -755,6 +746,28 @@ def _host(elem: Element) -> HostResult:
     )
 
 
+class _HeadRecorder:
+    """File wrapper that remembers the first bytes read, to tell "nmap XML cut short" from junk."""
+
+    HEAD = 1024
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._source = source
+        self.head = b""
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._source.read(size)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if len(self.head) < self.HEAD:
+            self.head += data[: self.HEAD - len(self.head)]
+        return data
+
+    def looks_like_nmap(self) -> bool:
+        head = self.head.lstrip()
+        return head.startswith((b"<?xml", b"<!DOCTYPE nmaprun", b"<nmaprun")) and b"nmaprun" in head
+
+
 class HostStream(Iterator[HostResult]):
     """Iterate over the hosts of an nmap XML file without building the whole tree.
 
@@ -764,8 +777,9 @@ class HostStream(Iterator[HostResult]):
     its ``hosts`` list stays empty (the hosts are what you iterated over).
 
     Truncated or malformed XML after the ``<nmaprun>`` start ends the iteration quietly with
-    ``result.error`` set. Input that is not nmap XML at all, or that declares entities, raises
-    :class:`ScanError` from the iteration.
+    ``result.error`` set (so does nmap output cut off before ``<nmaprun>`` was complete: no
+    hosts, ``complete=False``). Input that is not nmap XML at all, or that declares entities,
+    raises :class:`ScanError` from the iteration.
     """
 
     def __init__(self, source: IO[bytes] | str | os.PathLike[str]) -> None:
@@ -785,11 +799,20 @@ class HostStream(Iterator[HostResult]):
         closed = False
         exit_status: str | None = None
         nmap_error: str | None = None
-        if isinstance(source, os.PathLike):
-            source = os.fspath(source)
+        opened: IO[bytes] | None = None
+        if isinstance(source, (str, os.PathLike)):
+            try:
+                opened = open(source, "rb")  # closed in the finally below
+            except OSError as exc:
+                raise ScanError(
+                    f"Không đọc được tệp XML: {exc.strerror or exc}",
+                    en=f"Cannot read XML file: {exc.strerror or exc}",
+                ) from exc
+            source = opened
+        reader = _HeadRecorder(source)
         try:
             events: Iterable[tuple[str, Element]] = SafeET.iterparse(
-                source,
+                reader,
                 events=("start", "end"),
                 forbid_dtd=False,
                 forbid_entities=True,
@@ -827,13 +850,14 @@ class HostStream(Iterator[HostResult]):
                 elif depth == 0:
                     closed = True
         except ParseError as exc:
-            if root is None:
+            line, column = getattr(exc, "position", (0, 0))
+            truncated = getattr(exc, "code", None) in _TRUNCATION_CODES
+            if root is None and not (truncated and reader.looks_like_nmap()):
                 raise ScanError(
                     f"Không đọc được XML của nmap: {exc}",
                     en=f"Cannot read nmap XML: {exc}",
                 ) from exc
-            line, column = getattr(exc, "position", (0, 0))
-            kind = "truncated" if getattr(exc, "code", None) in _TRUNCATION_CODES else "malformed"
+            kind = "truncated" if truncated else "malformed"
             result.error = f"{kind} XML at line {line}, column {column}"
         except DefusedXmlException as exc:
             raise ScanError(
@@ -841,10 +865,11 @@ class HostStream(Iterator[HostResult]):
                 en="nmap XML declares entities or external references — refused",
             ) from exc
         except OSError as exc:
-            raise ScanError(
-                f"Không đọc được tệp XML: {exc}", en=f"Cannot read XML file: {exc}"
-            ) from exc
-        if root is None:
+            raise ScanError(f"Không đọc được tệp XML: {exc}", en=f"Cannot read XML file: {exc}") from exc
+        finally:
+            if opened is not None:
+                opened.close()
+        if root is None and result.error is None:
             raise ScanError("Không có dữ liệu XML của nmap", en="No nmap XML data")
         if result.error is None:
             if not closed:

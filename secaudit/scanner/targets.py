@@ -69,9 +69,7 @@ class Target:
                 en=f"Invalid target kind: {self.kind!r}",
             )
         port = self.port
-        if port is not None and (
-            isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535
-        ):
+        if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535):
             raise InvalidTargetError(
                 f"Cổng không hợp lệ: {self.port!r} (phải trong khoảng 1–65535)",
                 en=f"Invalid port: {self.port!r} (must be in 1–65535)",
@@ -275,8 +273,7 @@ def _normalise_hostname(text: str, host: str) -> str:
                 text,
                 f"nhãn {label[:63]!r} không hợp lệ (chỉ gồm chữ, số, '-', không bắt đầu/kết thúc "
                 "bằng '-', tối đa 63 ký tự)",
-                f"label {label[:63]!r} is invalid (letters, digits and '-', not at either end, "
-                "at most 63 characters)",
+                f"label {label[:63]!r} is invalid (letters, digits and '-', not at either end, at most 63 characters)",
             )
     last = labels[-1]
     if not any(ch.isalpha() for ch in last) or _HEX_LITERAL_RE.fullmatch(last):
