@@ -282,7 +282,7 @@ class GuardedServer(socketserver.ThreadingTCPServer):
             # Handshake in the connection's own thread, so a silent client never blocks accept().
             request = self.tls.wrap_socket(request, server_side=True)
         try:
-            self.RequestHandlerClass(request, client_address, self)
+            super().finish_request(request, client_address)
         finally:
             if self.tls is not None:
                 try:
@@ -301,11 +301,16 @@ class PageHandler(http.server.BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server: GuardedServer
+    error_content_type = "text/html; charset=utf-8"
+    error_message_format = (
+        '<!DOCTYPE html>\n<html lang="vi">\n<head><meta charset="utf-8"><title>Lỗi %(code)d</title></head>\n'
+        "<body>\n<h1>Lỗi %(code)d</h1>\n<p>%(message)s</p>\n</body>\n</html>\n"
+    )
 
     def version_string(self) -> str:
         return self.server.service.server_header or "secaudit-example"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         log(f"{self.server.service.host}:{self.server.service.port} {self.address_string()} {format % args}")
 
     def _page(self) -> tuple[int, bytes]:
@@ -333,10 +338,10 @@ class PageHandler(http.server.BaseHTTPRequestHandler):
         if with_body:
             self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
+    def do_GET(self) -> None:
         self._send(with_body=True)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._send(with_body=False)
 
 
@@ -348,13 +353,15 @@ class SshBannerHandler(socketserver.BaseRequestHandler):
 
 
 class RedisHandler(socketserver.BaseRequestHandler):
-    """Answers every command with Redis's NOAUTH error, the reply of a password-protected Redis."""
+    """Answers the first commands with Redis's NOAUTH error (a password-protected Redis), then hangs up.
+
+    Hanging up after one reply keeps version scans short: nmap otherwise waits out its full
+    timeout on every probe of a connection that answers but stays open.
+    """
 
     def handle(self) -> None:
-        for _ in range(100):
-            data = self.request.recv(4096)
-            if not data:
-                return
+        data = self.request.recv(4096)
+        if data:
             self.request.sendall(REDIS_NOAUTH * min(self.commands(data), 16))
 
     @staticmethod
@@ -386,7 +393,11 @@ def build_servers(state_dir: Path) -> list[GuardedServer]:
                 cert, key = make_certificate(state_dir / "tls", service.host, expired=service.cert_expired)
                 tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 tls.load_cert_chain(cert, key)
-            servers.append(GuardedServer(service, handler, tls))
+            try:
+                servers.append(GuardedServer(service, handler, tls))
+            except OSError as exc:
+                where = f"{service.host}:{service.port}"
+                raise SystemExit(f"services.py: cannot listen on {where}: {exc.strerror}") from None
     except BaseException:
         for server in servers:
             server.server_close()
