@@ -1,0 +1,403 @@
+"""Bundle, submission and signature commands: what travels between an agency and Công an tỉnh."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import (
+    F,
+    _actor,
+    _date,
+    _emit,
+    _library,
+    _note,
+    _open,
+    as_of_option,
+    cli,
+    format_rows,
+    output_options,
+    profile_option,
+    workspace_options,
+)
+
+PASSWORD_ENV = "SECAUDIT_SIGN_PASSWORD"
+
+
+def _password(password_file: Path | None) -> bytes | None:
+    from ..signing import read_password
+
+    if password_file is not None:
+        return read_password(password_file)
+    env = os.environ.get(PASSWORD_ENV)
+    return env.encode("utf-8") if env is not None else None
+
+
+def _signer(cert: Path, password_file: Path | None) -> Any:
+    from ..signing import load_signer
+
+    return load_signer(cert, _password(password_file))
+
+
+def _cert_options(func: F, *, name: str = "--sign", help_text: str) -> F:
+    func = click.option(
+        "--password-file", "password_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        default=None, help=f"Tệp chứa mật khẩu của PKCS#12 (hoặc biến ${PASSWORD_ENV}). / PKCS#12 password file.",
+    )(func)
+    return click.option(
+        name, "cert", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+        metavar="CERT.p12", help=help_text,
+    )(func)
+
+
+def _trust_option(func: F) -> F:
+    return click.option(
+        "--trust", "trust", type=click.Path(path_type=Path, dir_okay=False, exists=True), multiple=True,
+        metavar="CA.pem", help="CA được tin cậy để kiểm tra chữ ký (có thể lặp lại). / Trusted CA (repeatable).",
+    )(func)
+
+
+def sign_output_option(func: F) -> F:
+    """Add ``--sign CERT.p12 [--password-file F]`` to a command that writes a PDF to ``output``.
+
+    The certificate is opened before the command runs (a wrong password fails before any work),
+    and the written file is replaced by its signed version; if signing fails the unsigned file is
+    removed rather than left behind under the name the user asked for.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, cert: Path | None = None, password_file: Path | None = None, **kwargs: Any) -> Any:
+        if cert is None:
+            return func(*args, **kwargs)
+        if kwargs.get("fmt", "pdf") != "pdf":
+            raise click.UsageError("--sign chỉ dùng với --format pdf / --sign needs --format pdf")
+        from ..signing import sign_pdf
+
+        signer = _signer(cert, password_file)
+        result = func(*args, **kwargs)
+        output = Path(kwargs["output"])
+        try:
+            signed = sign_pdf(output.read_bytes(), signer)
+            tmp = output.with_name(f".{output.name}.signing")
+            tmp.write_bytes(signed)
+            os.replace(tmp, output)
+        except BaseException:
+            output.unlink(missing_ok=True)
+            raise
+        _note(f"Đã ký số bởi / signed by: {signer.subject}")
+        return result
+
+    return _cert_options(wrapper, help_text="Ký số PDF (PAdES) bằng chứng thư PKCS#12. / Sign the PDF (PAdES).")
+
+
+# -- bundle ----------------------------------------------------------------------------------------
+@cli.group()
+def bundle() -> None:
+    """Gói hồ sơ gửi Công an tỉnh: xuất, kiểm tra, nhập. / Submission bundles: export, verify, import."""
+
+
+@bundle.command("export")
+@click.option("--agency", required=True, help="Mã cơ quan. / Agency code.")
+@click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Tệp ZIP ghi ra. / Bundle file to write.")
+@as_of_option
+@profile_option
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
+              help="Ngôn ngữ báo cáo kèm theo. / Language of the enclosed report.")
+@click.option("--report/--no-report", "include_report", default=True, show_default=True,
+              help="Kèm báo cáo PDF. / Include the rendered PDF report.")
+@functools.partial(_cert_options, help_text="Ký bản kê (CMS) và báo cáo (PAdES) bằng chứng thư PKCS#12. / "
+                                            "Sign the manifest and the report.")
+@workspace_options
+def bundle_export(agency: str, output: Path, as_of: dt.datetime | None, profile: str, lang: str, include_report: bool,
+                  cert: Path | None, password_file: Path | None, workspace: str | None, actor: str | None) -> None:
+    """Xuất gói hồ sơ của một cơ quan (ZIP có bản kê SHA-256). / Export an agency's bundle."""
+    from .. import bundle as b
+
+    ws = _open(workspace)
+    signer = _signer(cert, password_file) if cert else None
+    result = b.export_bundle(ws, _library(), agency, output, as_of=_date(as_of), actor=_actor(actor), profile=profile,
+                             lang=lang, include_report=include_report, signer=signer)
+    _note(f"Đã ghi gói / wrote bundle: {result.path} — {result.members} thành phần / members, {result.bytes} byte"
+          f"{', đã ký / signed' if result.signed else ''}\nSHA-256 bản kê / manifest: {result.manifest_sha256}")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def format_verify(info: Any) -> str:
+    """The human-readable verification summary printed by ``bundle verify``."""
+    m = info.manifest
+    lines = [f"Gói hồ sơ / bundle: {info.path} ({_size(info.archive_bytes)})"]
+    if m is not None:
+        lines += [
+            f"  Định dạng / format:        {m.format} v{m.format_version} — secaudit {m.tool.version},"
+            f" lược đồ / schema {m.schema_version}",
+            f"  Cơ quan / agency:          {m.agency.code} — {m.agency.name}",
+            f"  Tính đến / as of:          {m.as_of}   hồ sơ / profile: {m.profile}",
+            f"  Lập lúc / created:         {m.created.isoformat()}   bởi / by: {m.exported_by}",
+            f"  SHA-256 bản kê / manifest: {info.manifest_sha256}",
+            f"  Nhật ký / log:             {m.log.agency_entries} mục của cơ quan / agency entries"
+            f" ({info.log_entries_checked} kiểm tra băm đạt / self-hash ok); đầu chuỗi / head {m.log.head or '-'}"
+            f" sau {m.log.entries} mục / entries",
+        ]
+    if info.signature is not None:
+        lines.append(f"  Chữ ký / signature:        {info.signature.describe()}")
+    elif info.signed:
+        lines.append(f"  Chữ ký / signature:        {info.signature_note}")
+    elif m is not None:
+        lines.append("  Chữ ký / signature:        không có / none")
+    if info.members:
+        roles: dict[str, list[int]] = {}
+        for member in info.members:
+            roles.setdefault(member.role, []).append(member.size)
+        summary = ", ".join(f"{role} {len(sizes)} ({_size(sum(sizes))})" for role, sizes in sorted(roles.items()))
+        lines.append(f"  Thành phần / members:      {len(info.members)} — {summary}")
+        rows = [{"role": x.role, "path": x.path, "size": x.size, "sha256": x.sha256[:16],
+                 "ok": {True: "OK", False: "SAI / BAD", None: "-"}[x.ok]} for x in info.members]
+        lines.append("")
+        lines.append(format_rows(rows, "table").rstrip("\n"))
+    lines.append("")
+    verdict = "HỢP LỆ / VALID" if info.ok else f"KHÔNG HỢP LỆ / INVALID ({len(info.problems)} lỗi / problems)"
+    lines.append(f"Kết quả / result: {verdict}")
+    return "\n".join(lines) + "\n"
+
+
+@bundle.command("verify")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@_trust_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Định dạng đầu ra. / Output format.")
+def bundle_verify(file: Path, trust: tuple[Path, ...], fmt: str) -> None:
+    """Kiểm tra cấu trúc, mọi mã băm và chữ ký của gói; mã thoát 1 nếu có sai lệch. / Verify a bundle."""
+    import json
+
+    from .. import bundle as b
+
+    info = b.verify_bundle(file, trust=list(trust) or None)
+    _emit(json.dumps(info.to_dict(), ensure_ascii=False, indent=2) + "\n" if fmt == "json" else format_verify(info))
+    if not info.ok:
+        raise b.BundleError(info.problems, en="bundle verification failed")
+
+
+@bundle.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@_trust_option
+@workspace_options
+def bundle_import(file: Path, trust: tuple[Path, ...], workspace: str | None, actor: str | None) -> None:
+    """Nhập gói vào workspace (toàn bộ hoặc không gì cả; nhập lại không đổi gì). / Import a bundle."""
+    from .. import bundle as b
+
+    ws = _open(workspace)
+    result = b.import_bundle(ws, file, actor=_actor(actor), trust=list(trust) or None)
+    if result.duplicate:
+        _note(f"Gói này đã được nhập (lần nộp #{result.submission_id}); không thay đổi gì / "
+              f"already imported as submission #{result.submission_id}; nothing changed")
+        return
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()) if v)
+    _note(f"Đã nhập lần nộp #{result.submission_id} của {result.agency} / imported submission #{result.submission_id}"
+          + (f" (thay lần #{result.supersedes} / after #{result.supersedes})" if result.supersedes else "")
+          + f"\n  kiểm kê / inventory: {INVENTORY_LABELS.get(result.inventory, result.inventory)}"
+          + f"\n  dữ liệu / rows: {counts or '-'}; tệp mới / new files: {result.new_files}"
+          + (f"\n  người ký / signer: {result.signer}" if result.signer else ""))
+
+
+INVENTORY_LABELS = {
+    "applied-new": "đã thêm (cơ quan mới) / added (new agency)",
+    "applied-update": "đã cập nhật theo gói mới / updated from this newer bundle",
+    "unchanged": "không đổi / unchanged",
+    "same-as-own": "trùng với kiểm kê của đơn vị nhận / same as the receiver's own",
+    "kept-own": "giữ kiểm kê của đơn vị nhận, khác biệt xem 'submissions status' / receiver's own kept",
+    "kept-edited": "giữ bản đã được sửa tại đơn vị nhận / kept the receiver's edited inventory",
+    "kept-newer": "giữ bản mới hơn đã nộp trước đó / a newer submission's inventory kept",
+}
+
+
+# -- submissions ------------------------------------------------------------------------------------
+@cli.group()
+def submissions() -> None:
+    """Lịch sử các lần nộp gói và đối chiếu với dữ liệu của mình. / Submission history and comparison."""
+
+
+@submissions.command("list")
+@click.option("--agency", default=None, help="Chỉ cơ quan này. / Only this agency.")
+@output_options
+@workspace_options
+def submissions_list(agency: str | None, fmt: str, workspace: str | None, actor: str | None) -> None:
+    """Các lần nộp đã nhập: gói nào, của ai, khi nào, ai nhập. / List imported submissions."""
+    from .. import submissions as s
+
+    rows = s.list_submissions(_open(workspace), agency)
+    if fmt == "table":
+        for row in rows:
+            row["manifest_sha256"] = row["manifest_sha256"][:16]
+    _emit(format_rows(rows, fmt))
+
+
+@submissions.command("show")
+@click.argument("submission", type=int)
+@as_of_option
+@profile_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Định dạng đầu ra. / Output format.")
+@click.option("--report-out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Ghi báo cáo PDF kèm trong gói ra tệp này. / Write the enclosed PDF report here.")
+@workspace_options
+def submissions_show(submission: int, as_of: dt.datetime | None, profile: str, fmt: str, report_out: Path | None,
+                     workspace: str | None, actor: str | None) -> None:
+    """Tình trạng theo đúng những gì cơ quan đã khai trong một lần nộp. / Status as the submission claims it."""
+    from .. import assess
+    from .. import submissions as s
+    from ..errors import NotFoundError
+
+    ws = _open(workspace)
+    lib = _library()
+    sub = s.get(ws, submission)
+    result = s.evaluate_submission(ws, lib, submission, profile=lib.resolve_profile(profile),
+                                   as_of=as_of.date() if as_of else None)
+    if report_out is not None:
+        if not sub["report_sha256"]:
+            raise NotFoundError("Gói này không kèm báo cáo", en="this submission carries no report")
+        report_out.write_bytes(ws.read_blob(sub["report_sha256"]))
+        _note(f"Đã ghi báo cáo / wrote report: {report_out}")
+    if fmt == "json":
+        _emit(assess.results_json([result]))
+        return
+    signer = f" ({sub['signer']})" if sub["signer"] else ""
+    head = (f"Lần nộp #{sub['id']} — {sub['agency']} — gói lập {sub['created']}, nhập {sub['imported_at']} bởi"
+            f" {sub['actor']} — chữ ký / signature: {sub['signature']}{signer}"
+            f"\nTheo khai báo, tính đến {result.as_of} — hồ sơ {result.profile}\n")
+    rows = [{"item": r.item, "status": assess.LABELS["vi"][r.status] + ("*" if r.overdue else ""),
+             "reason": (r.reasons[0] if r.reasons else "")[:90]} for r in result.results]
+    _emit(head + format_rows(rows, "table", {"item": "Mục", "status": "Trạng thái", "reason": "Lý do"}))
+
+
+@submissions.command("diff")
+@click.argument("a", type=int)
+@click.argument("b", type=int)
+@profile_option
+@output_options
+@workspace_options
+def submissions_diff(a: int, b: int, profile: str, fmt: str, workspace: str | None, actor: str | None) -> None:
+    """Khác biệt giữa hai lần nộp A → B (dữ liệu, nhật ký, trạng thái). / Differences between submissions."""
+    from .. import submissions as s
+
+    lib = _library()
+    rows = s.diff(_open(workspace), a, b, library=lib, profile=lib.resolve_profile(profile))
+    if fmt == "table":
+        rows = [{**r, "before": _short(r["before"]), "after": _short(r["after"])} for r in rows]
+        if not rows:
+            _emit("Không có khác biệt / no differences\n")
+            return
+    _emit(format_rows(rows, fmt))
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@submissions.command("status")
+@click.argument("agency")
+@click.option("--submission", type=int, default=None, help="Lần nộp cụ thể (mặc định: mới nhất). / Submission id.")
+@as_of_option
+@profile_option
+@click.option("--all", "show_all", is_flag=True, help="Hiện cả các dòng khớp. / Show agreeing rows too.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Định dạng đầu ra. / Output format.")
+@workspace_options
+def submissions_status(agency: str, submission: int | None, as_of: dt.datetime | None, profile: str, show_all: bool,
+                       fmt: str, workspace: str | None, actor: str | None) -> None:
+    """Đối chiếu khai báo của cơ quan với đánh giá, rà quét của mình. / Claims side by side with own findings."""
+    import json
+
+    from .. import assess
+    from .. import submissions as s
+
+    lib = _library()
+    cmp = s.compare(_open(workspace), lib, agency, profile=lib.resolve_profile(profile), as_of=_date(as_of),
+                    submission_id=submission)
+    if fmt == "json":
+        _emit(json.dumps(cmp.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        return
+    labels = {s_.value: assess.LABELS["vi"][s_] for s_ in assess.Status}
+    out = [f"{agency} — lần nộp #{cmp.submission_id} — tính đến {cmp.as_of} — hồ sơ {cmp.profile}"]
+    items = [r for r in cmp.items if show_all or r["verdict"] != s.AGREE]
+    out.append(f"\nYêu cầu / requirements ({len(items)}/{len(cmp.items)} dòng):")
+    out.append(format_rows([{
+        "item": r["item"], "system": r["system"], "claimed": labels.get(r["claimed"], r["claimed"]),
+        "own": labels.get(r["own"], r["own"] or "-"), "verdict": s.VERDICT_LABELS[r["verdict"]],
+        "own_reason": _short(r["own_reason"], 70)} for r in items], "table",
+        {"item": "Mục", "system": "Hệ thống", "claimed": "Cơ quan khai", "own": "Tự đánh giá của mình",
+         "verdict": "Đối chiếu", "own_reason": "Lý do (của mình)"}).rstrip("\n"))
+    hosts = [h for h in cmp.hosts if show_all or h["verdict"] != s.AGREE]
+    if hosts:
+        out.append(f"\nMáy chủ đã quét / scanned hosts ({len(hosts)}/{len(cmp.hosts)}):")
+        out.append(format_rows([{
+            "system": h["system"], "address": h["address"],
+            "claimed": _ports(h, "claimed"), "own": _ports(h, "own"), "verdict": s.VERDICT_LABELS[h["verdict"]]}
+            for h in hosts], "table", {"system": "Hệ thống", "address": "Địa chỉ", "claimed": "Cơ quan quét",
+                                       "own": "Mình quét", "verdict": "Đối chiếu"}).rstrip("\n"))
+    if cmp.inventory:
+        out.append(f"\nKiểm kê khác nhau / inventory differences ({len(cmp.inventory)}):")
+        out.append(format_rows([{"field": d["field"], "claimed": _short(d["claimed"]), "own": _short(d["own"])}
+                                for d in cmp.inventory], "table",
+                               {"field": "Trường", "claimed": "Cơ quan khai", "own": "Của mình"}).rstrip("\n"))
+    _emit("\n".join(out) + "\n")
+
+
+def _ports(host: dict[str, Any], side: str) -> str:
+    if host[f"{side}_scan"] is None:
+        return "-"
+    ports = ", ".join(host[f"{side}_ports"]) or "không cổng mở / none open"
+    return f"#{host[f'{side}_scan']} {host[f'{side}_started'][:10]} {host[f'{side}_state']}: {ports}"
+
+
+# -- standalone PDF signatures ----------------------------------------------------------------------
+@cli.command("sign-pdf")
+@click.argument("source", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Tệp PDF đã ký ghi ra. / Signed PDF to write.")
+@functools.partial(_cert_options, name="--cert", help_text="Chứng thư số PKCS#12 (.p12/.pfx). / Signing certificate.")
+def sign_pdf_command(source: Path, output: Path, cert: Path | None, password_file: Path | None) -> None:
+    """Ký số một tệp PDF (PAdES, SHA-256). / Sign a PDF (PAdES)."""
+    from ..signing import sign_pdf
+
+    if cert is None:
+        raise click.UsageError("Cần --cert CERT.p12 / --cert is required")
+    signer = _signer(cert, password_file)
+    signed = sign_pdf(source.read_bytes(), signer)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.tmp")
+    tmp.write_bytes(signed)
+    os.replace(tmp, output)
+    _note(f"Đã ký / signed by: {signer.subject}\nĐã ghi / wrote: {output}")
+
+
+@cli.command("verify-pdf")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@_trust_option
+def verify_pdf_command(file: Path, trust: tuple[Path, ...]) -> None:
+    """Kiểm tra chữ ký số trong một tệp PDF; mã thoát 1 nếu không hợp lệ. / Verify a PDF's signatures."""
+    from ..errors import SecauditError
+    from ..signing import verify_pdf
+
+    checks = verify_pdf(file.read_bytes(), list(trust) or None)
+    if not checks:
+        raise SecauditError("Tệp PDF không có chữ ký số", en="the PDF is not signed", where=str(file))
+    lines = [f"Chữ ký #{i} / signature #{i}: {c.describe()}" + (f" — {c.coverage}" if c.coverage else "")
+             for i, c in enumerate(checks, 1)]
+    _emit("\n".join(lines) + "\n")
+    problems = [p for c in checks for p in c.problems]
+    if problems:
+        raise SecauditError("\n".join(problems), en="PDF signature verification failed", where=str(file))
