@@ -60,8 +60,20 @@ class LogProblem:
     problem: str
 
 
-def verify(ws: Workspace) -> list[LogProblem]:
-    """Recompute the chain; an empty list means every entry is intact and in order."""
+def head(ws: Workspace) -> tuple[int, str] | None:
+    """``(seq, hash)`` of the newest entry: write it down elsewhere to detect a truncated or rewritten log."""
+    row = ws.db.execute("select seq, hash from log order by seq desc limit 1").fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def verify(ws: Workspace, expect_head: str | None = None) -> list[LogProblem]:
+    """Recompute the chain; an empty list means every entry is intact and in order.
+
+    The chain alone cannot see entries cut off its end, nor a chain rewritten consistently from
+    some point on. ``expect_head`` — a hash (or a unique prefix of at least 12 hex digits) taken
+    from an earlier ``log verify``, a report or a bundle — closes that gap: it must still be in
+    the log, with the entries before it unchanged.
+    """
     problems: list[LogProblem] = []
     prev = GENESIS
     expected_seq = 1
@@ -78,7 +90,25 @@ def verify(ws: Workspace) -> list[LogProblem]:
         if digest != row["hash"]:
             problems.append(LogProblem(row["seq"], "nội dung đã bị sửa / entry content altered"))
         prev = row["hash"]
+    if expect_head:
+        problems.extend(_check_head(ws, expect_head.strip().lower()))
     return problems
+
+
+def _check_head(ws: Workspace, expected: str) -> list[LogProblem]:
+    if len(expected) < 12 or any(c not in "0123456789abcdef" for c in expected):
+        return [LogProblem(0, "băm đầu chuỗi cần ít nhất 12 chữ số hex / expected head needs 12+ hex digits")]
+    rows = ws.db.execute("select seq from log where hash like ? limit 2", [expected + "%"]).fetchall()
+    if len(rows) == 1:
+        return []
+    if len(rows) > 1:
+        return [LogProblem(0, "băm đầu chuỗi khớp nhiều mục / expected head is ambiguous")]
+    last = head(ws)
+    return [LogProblem(
+        last[0] if last else 0,
+        f"không còn mục có băm {expected[:16]}… đã ghi nhận trước đây: nhật ký đã bị cắt bớt hoặc viết lại"
+        f" / the recorded head {expected[:16]}… is gone: the log was truncated or rewritten",
+    )]
 
 
 def entries(ws: Workspace, agency: str | None = None) -> list[dict[str, Any]]:

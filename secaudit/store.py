@@ -214,6 +214,8 @@ class Workspace:
             if version <= current:
                 continue
             with self.transaction():
+                if self.schema_version() >= version:  # another process upgraded it while we waited
+                    continue
                 upgrade(self.db)
                 self.db["meta"].upsert({"key": "schema_version", "value": str(version)}, pk="key")
 
@@ -248,9 +250,14 @@ class Workspace:
         return digest
 
     def store_file(
-        self, source: Path, *, max_bytes: int = DEFAULT_MAX_EVIDENCE_BYTES, media_type: str | None = None
+        self, source: Path, *, max_bytes: int | None = None, media_type: str | None = None
     ) -> str:
-        """Copy a user's file into the evidence store by content, streaming (never by its name)."""
+        """Copy a user's file into the evidence store by content, streaming (never by its name).
+
+        ``max_bytes`` defaults to the workspace's ``evidence_max_bytes`` setting.
+        """
+        if max_bytes is None:
+            max_bytes = self.evidence_max_bytes()
         try:
             size = source.stat().st_size
         except OSError as exc:
@@ -306,6 +313,28 @@ class Workspace:
         if not path.is_file():
             raise NotFoundError(f"Thiếu tệp minh chứng {sha256}", en=f"evidence file {sha256} is missing")
         return path.read_bytes()
+
+    # -- settings (kept in ``meta`` as ``setting.<name>``) ----------------------------------------
+    def setting(self, name: str, default: str | None = None) -> str | None:
+        """A workspace setting, or ``default`` when it was never set."""
+        row = self.db.execute("select value from meta where key = ?", [f"setting.{name}"]).fetchone()
+        return row[0] if row else default
+
+    def set_setting(self, name: str, value: str | None) -> None:
+        """Set (or, with ``None``, clear) a workspace setting inside the caller's transaction."""
+        with self.transaction():
+            if value is None:
+                self.db.execute("delete from meta where key = ?", [f"setting.{name}"])
+            else:
+                self.db.execute(
+                    "insert into meta (key, value) values (?, ?) on conflict(key) do update set value = excluded.value",
+                    [f"setting.{name}", value],
+                )
+
+    def evidence_max_bytes(self) -> int:
+        """Size limit for one evidence file: the ``evidence_max_bytes`` setting, else the default."""
+        value = self.setting("evidence_max_bytes")
+        return int(value) if value else DEFAULT_MAX_EVIDENCE_BYTES
 
     # -- small helpers used across services -----------------------------------------------------
     def agency_exists(self, code: str) -> bool:

@@ -1,6 +1,10 @@
-"""The audit log is hash-chained: an edited or deleted entry is detected."""
+"""The audit log is hash-chained and append-only: an edited, deleted or cut-off entry is detected."""
 
 from __future__ import annotations
+
+import sqlite3
+
+import pytest
 
 from secaudit import auditlog
 from secaudit.store import Workspace
@@ -9,6 +13,24 @@ from secaudit.store import Workspace
 def _fill(ws: Workspace) -> None:
     for i in range(4):
         auditlog.append(ws, actor="cán bộ A", action="test", agency="so-khcn", subject=str(i), detail={"i": i})
+    _unlock(ws)
+
+
+def _unlock(ws: Workspace) -> None:
+    """What someone editing the database by hand would do first: drop the append-only triggers."""
+    ws.db.execute("drop trigger if exists log_no_update")
+    ws.db.execute("drop trigger if exists log_no_delete")
+    ws.db.conn.commit()
+
+
+def test_log_is_append_only(ws: Workspace) -> None:
+    auditlog.append(ws, actor="a", action="test")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        ws.db.execute("update log set actor = 'b'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        ws.db.execute("delete from log")
+    ws.db.conn.rollback()
+    assert auditlog.verify(ws) == []
 
 
 def test_intact_log_verifies(ws: Workspace) -> None:
@@ -48,3 +70,37 @@ def test_log_cli(cli) -> None:
     assert cli("log", "verify").code == 0
     out = cli("log", "--format", "json")
     assert '"workspace.init"' in out.out
+
+
+def test_truncated_tail_is_caught_only_with_a_recorded_head(ws: Workspace) -> None:
+    """Cutting entries off the end leaves a valid chain; the head recorded earlier exposes it."""
+    _fill(ws)
+    head = auditlog.head(ws)
+    assert head is not None and head[0] == 4
+    ws.db.execute("delete from log where seq >= 3")
+    ws.db.conn.commit()
+    assert auditlog.verify(ws) == []
+    problems = auditlog.verify(ws, expect_head=head[1][:16])
+    assert problems and "truncated or rewritten" in problems[0].problem
+    assert auditlog.verify(ws, expect_head=ws.db.execute("select hash from log where seq = 2").fetchone()[0]) == []
+    assert "12+" in auditlog.verify(ws, expect_head="abc")[0].problem
+
+
+def test_log_verify_cli_catches_an_edited_row(cli, tmp_path) -> None:
+    from conftest import EXAMPLES
+
+    cli("init")
+    cli("inventory", "import", str(EXAMPLES / "inventory"))
+    head = cli("log", "head").out.split()
+    assert head[0] == "6" and len(head[1]) == 64
+    ok = cli("log", "verify", "--expect-head", head[1])
+    assert ok.code == 0 and head[1] in ok.err
+    ws = Workspace.open(tmp_path / "ws")
+    _unlock(ws)
+    ws.db.execute("update log set actor = 'người khác' where seq = 3")
+    ws.db.conn.commit()
+    ws.close()
+    bad = cli("log", "verify")
+    assert bad.code == 1 and bad.err.startswith("Error: ") and "#3" in bad.err and "altered" in bad.err
+    table = cli("log", "--agency", "so-khcn")
+    assert table.code == 0 and "inventory.import" in table.out and "vp-ubnd-tinh" not in table.out

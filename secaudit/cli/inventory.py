@@ -1,8 +1,17 @@
-"""Inventory commands: import, export, validate; agency and system listings."""
+"""Inventory commands: import/export (YAML, Excel), template, schema; agency and system editing.
+
+Editing commands take one option per field of the model (generated from ``secaudit.fields``, so
+``--level-approved``, ``--security-contact-email`` …) or, with ``-i``, ask for each field in turn
+with the current value as default. Either way one library call validates and writes the change,
+and the change log records what changed.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,57 +26,234 @@ from . import (
     workspace_options,
 )
 
+F = Callable[..., Any]
+_PREFIX = "f_"
+
+
+def _field_specs(kind: str) -> list[Any]:
+    from .. import fields
+
+    return {"agency": fields.AGENCY_FIELDS, "system": fields.SYSTEM_FIELDS}[kind]
+
+
+def _field_options(kind: str) -> Callable[[F], F]:
+    """One ``--<field>`` option per field of an agency or a system (the code is an argument)."""
+
+    def decorate(func: F) -> F:
+        for spec in reversed(_field_specs(kind)):
+            if spec.key == "code":
+                continue
+            hint = "|".join(c for c in spec.choices if c) if spec.kind == "choice" else spec.kind.upper()
+            if spec.kind == "bool":
+                hint = "có|không|-"
+            help_text = f"{spec.title} / {spec.description}. [{hint}]"
+            if spec.kind == "lines":
+                help_text += " (lặp lại được / repeatable)"
+            func = click.option(spec.option, _PREFIX + spec.key.replace(".", "__"), default=None,
+                                multiple=spec.kind == "lines", metavar=hint if len(hint) < 30 else "VALUE",
+                                help=help_text)(func)
+        return func
+
+    return decorate
+
+
+def _given(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Field values given as options, by dotted key (lists of lines joined)."""
+    values: dict[str, Any] = {}
+    for name in [k for k in kwargs if k.startswith(_PREFIX)]:
+        value = kwargs.pop(name)
+        if value is None or value == ():
+            continue
+        text = "\n".join(value) if isinstance(value, tuple) else value
+        values[name[len(_PREFIX):].replace("__", ".")] = "" if text.strip() == "-" else text  # '-' clears
+    return values
+
+
+def _interactive_option(func: F) -> F:
+    return click.option(
+        "-i", "--interactive", is_flag=True,
+        help="Hỏi lần lượt từng trường ('-' để xóa giá trị). / Prompt for each field ('-' clears).",
+    )(func)
+
+
+def _yes_option(func: F) -> F:
+    return click.option("--yes", "-y", is_flag=True, help="Không hỏi xác nhận. / Do not ask for confirmation.")(func)
+
+
+def _show_format(func: F) -> F:
+    return click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
+                        help="Định dạng đầu ra. / Output format.")(func)
+
+
+def _emit_document(document: dict[str, Any], fmt: str) -> None:
+    from .. import yamlio
+
+    if fmt == "json":
+        _emit(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        _emit(yamlio.dumps(document))
+
+
+def _prompt_fields(specs: list[Any], current: dict[str, Any], given: dict[str, Any], skip: set[str]) -> dict[str, Any]:
+    """Ask for every field, defaulting to what was given or is stored; returns text by key."""
+    from ..fields import UNKNOWN_WORDS
+
+    _note("Nhập giá trị; Enter giữ giá trị trong [ ], '-' để xóa (chưa rõ). / Enter keeps [value], '-' clears.")
+    answers: dict[str, Any] = {}
+    for spec in specs:
+        if spec.key in skip:
+            continue
+        default = given[spec.key] if spec.key in given else spec.text(current.get(spec.key))
+        if spec.kind == "choice":
+            for number, code in enumerate(spec.choices, 1):
+                _note(f"    {number}. {code or '(trống)'} — {spec.labels.get(code, code)}")
+
+        def check(text: str, spec: Any = spec) -> str:
+            text = text.strip()
+            if spec.kind == "choice" and text.isdigit() and 1 <= int(text) <= len(spec.choices):
+                text = spec.choices[int(text) - 1]
+            if text in UNKNOWN_WORDS and spec.kind != "bool":
+                return ""
+            try:
+                spec.parse(text)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc)) from None
+            return text
+
+        label = f"{spec.title} ({spec.key})" + (" *" if spec.required else "")
+        answers[spec.key] = click.prompt(label, default=default or "", show_default=bool(default), value_proc=check,
+                                         err=True)
+    return answers
+
+
+def _prompt_hosts(current: list[Any]) -> list[str] | None:
+    """Ask for the host list; ``None`` keeps the current one."""
+    from .. import inventory as inv
+
+    if current:
+        _note("Địa chỉ hiện có / current hosts:")
+        for host in current:
+            _note(f"    {inv.host_text(host)}")
+        if click.confirm("Giữ nguyên? / keep them?", default=True, err=True):
+            return None
+    _note("Mỗi địa chỉ một dòng: 'địa chỉ | cổng | web công khai (có/không) | ghi chú'; Enter trống để kết thúc.")
+    hosts: list[str] = []
+
+    def check(text: str) -> str:
+        if text.strip():
+            try:
+                inv.parse_host(text)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc)) from None
+        return text
+
+    while True:
+        line = click.prompt(f"Địa chỉ #{len(hosts) + 1} / host", default="", show_default=False, value_proc=check,
+                            err=True)
+        if not line.strip():
+            return hosts
+        hosts.append(line)
+
+
+def _with_retries(interactive: bool, action: Callable[[], Any], again: Callable[[], None]) -> Any:
+    """Run ``action``; in interactive mode a validation error offers to answer again."""
+    from ..errors import ValidationError
+
+    while True:
+        try:
+            return action()
+        except ValidationError as exc:
+            if not interactive:
+                raise
+            click.echo(f"Error: {exc.diagnostics()}", err=True)
+            if not click.confirm("Nhập lại? / try again?", default=True, err=True):
+                raise
+            again()
+
 
 # -- inventory ----------------------------------------------------------------------------------
 @cli.group()
 def inventory() -> None:
-    """Danh mục hệ thống thông tin: nhập, xuất, kiểm tra. / Inventory import, export, validate."""
+    """Danh mục hệ thống thông tin: nhập, xuất (YAML, Excel), kiểm tra. / Inventory import, export, validate."""
 
 
 @inventory.command("import")
 @click.argument("path", type=click.Path(path_type=Path))
 @workspace_options
 def inventory_import(path: Path, workspace: str | None, actor: str | None) -> None:
-    """Nhập tệp YAML (hoặc thư mục) vào workspace, tất cả hoặc không. / Import YAML file(s), all or nothing."""
+    """Nhập tệp YAML, thư mục YAML hoặc tệp Excel .xlsx, tất cả hoặc không. / Import YAML or XLSX, all or nothing."""
     from .. import inventory as inv
 
     ws = _open(workspace)
-    agencies = inv.load_agencies(inv.inventory_files(path))
-    summary = inv.import_agencies(ws, agencies, actor=_actor(actor), source=str(path))
+    summary = inv.import_path(ws, path, actor=_actor(actor))
     _note(f"Đã nhập {len(summary.agencies)} cơ quan, {summary.systems} hệ thống, {summary.hosts} địa chỉ "
           f"/ imported {len(summary.agencies)} agencies, {summary.systems} systems, {summary.hosts} hosts")
 
 
 @inventory.command("export")
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path), help="Thư mục ghi ra.")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+              help="Thư mục (YAML) hoặc tệp .xlsx. / Folder (YAML) or .xlsx file.")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "xlsx"]), default=None,
+              help="yaml: mỗi cơ quan một tệp; xlsx: một sổ Excel (mặc định theo đuôi của -o). / Output format.")
 @click.option("--agency", "agencies", multiple=True, help="Chỉ xuất cơ quan này (có thể lặp). / Only this agency.")
 @workspace_options
-def inventory_export(out_dir: Path, agencies: tuple[str, ...], workspace: str | None, actor: str | None) -> None:
-    """Xuất danh mục ra thư mục, mỗi cơ quan một tệp YAML. / Export one YAML file per agency."""
+def inventory_export(out: Path, fmt: str | None, agencies: tuple[str, ...], workspace: str | None,
+                     actor: str | None) -> None:
+    """Xuất danh mục: YAML (mỗi cơ quan một tệp) hoặc một tệp Excel. / Export as YAML files or one workbook."""
     from .. import inventory as inv
 
     ws = _open(workspace)
+    fmt = fmt or ("xlsx" if out.suffix.lower() == ".xlsx" else "yaml")
+    if fmt == "xlsx":
+        count = inv.export_xlsx(ws, out, list(agencies) or None)
+        _note(f"Đã ghi {count} cơ quan vào {out} / wrote {count} agencies")
+        return
     for code in agencies:
         ws.require_agency(code)
-    written = inv.export_agencies(ws, out_dir, list(agencies) or None)
-    _note(f"Đã ghi {len(written)} tệp vào {out_dir} / wrote {len(written)} files")
+    written = inv.export_agencies(ws, out, list(agencies) or None)
+    _note(f"Đã ghi {len(written)} tệp vào {out} / wrote {len(written)} files")
 
 
 @inventory.command("validate")
 @click.argument("path", type=click.Path(path_type=Path))
 def inventory_validate(path: Path) -> None:
-    """Kiểm tra tệp/thư mục YAML mà không ghi gì. / Validate YAML file(s) without writing anything."""
+    """Kiểm tra tệp/thư mục YAML hoặc tệp .xlsx mà không ghi gì. / Validate YAML or XLSX without writing."""
     from .. import inventory as inv
 
-    files = inv.inventory_files(path)
-    agencies = inv.load_agencies(files)
-    _note(f"Hợp lệ: {len(files)} tệp, {sum(len(a.systems) for a in agencies)} hệ thống / valid")
+    agencies = inv.load_path(path)
+    _note(f"Hợp lệ: {len(agencies)} cơ quan, {sum(len(a.systems) for a in agencies)} hệ thống / valid")
 
 
-# -- listings -----------------------------------------------------------------------------------
+@inventory.command("template")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Tệp .xlsx sẽ ghi. / The .xlsx file to write.")
+def inventory_template(out: Path) -> None:
+    """Ghi sổ Excel mẫu để kê khai (tiêu đề tiếng Việt, danh sách chọn, hướng dẫn). / Write the XLSX template."""
+    from .. import xlsx
+
+    xlsx.write_workbook(out, [])
+    _note(f"Đã ghi mẫu / wrote template: {out}")
+
+
+@inventory.command("schema")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Ghi ra tệp thay vì stdout. / Write to a file instead of stdout.")
+def inventory_schema(out: Path | None) -> None:
+    """In JSON Schema của tệp danh mục một cơ quan. / Print the JSON Schema of an agency inventory file."""
+    from .. import schema
+
+    text = schema.schema_text()
+    if out is None:
+        _emit(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        _note(f"Đã ghi / wrote {out}")
+
+
+# -- agencies -----------------------------------------------------------------------------------
 @cli.group()
 def agency() -> None:
-    """Cơ quan, đơn vị. / Agencies."""
+    """Cơ quan, đơn vị: liệt kê, thêm, xem, sửa, xóa. / Agencies: list, add, show, edit, remove."""
 
 
 @agency.command("list")
@@ -82,9 +268,86 @@ def agency_list(fmt: str, workspace: str | None, actor: str | None) -> None:
                                   "private_data_centre": "TTDL riêng", "systems": "Số HTTT"}))
 
 
+@agency.command("add")
+@click.argument("code")
+@_field_options("agency")
+@_interactive_option
+@workspace_options
+def agency_add(code: str, interactive: bool, workspace: str | None, actor: str | None, **kwargs: Any) -> None:
+    """Thêm một cơ quan (theo tùy chọn hoặc hỏi từng trường với -i). / Add an agency."""
+    from .. import inventory as inv
+
+    ws = _open(workspace)
+    given = _given(kwargs)
+    values = {"code": code, **given}
+    specs = _field_specs("agency")
+
+    def ask() -> None:
+        values.update(_prompt_fields(specs, {}, {k: v for k, v in values.items() if k != "code"}, {"code"}))
+
+    if interactive:
+        ask()
+    created = _with_retries(interactive, lambda: inv.add_agency(ws, values, actor=_actor(actor)), ask)
+    _note(f"Đã thêm cơ quan / added agency: {created.code}")
+
+
+@agency.command("show")
+@click.argument("code")
+@_show_format
+@workspace_options
+def agency_show(code: str, fmt: str, workspace: str | None, actor: str | None) -> None:
+    """Xem toàn bộ thông tin một cơ quan và các hệ thống của nó. / Show one agency with its systems."""
+    from .. import inventory as inv
+
+    _emit_document(inv.agency_document(inv.get_agency(_open(workspace), code)), fmt)
+
+
+@agency.command("edit")
+@click.argument("code")
+@_field_options("agency")
+@_interactive_option
+@workspace_options
+def agency_edit(code: str, interactive: bool, workspace: str | None, actor: str | None, **kwargs: Any) -> None:
+    """Sửa thông tin một cơ quan (chỉ các trường được nêu). / Change some fields of an agency."""
+    from .. import fields
+    from .. import inventory as inv
+
+    ws = _open(workspace)
+    changes = _given(kwargs)
+    specs = _field_specs("agency")
+
+    def ask() -> None:
+        current = fields.flatten(inv.get_agency(ws, code).model_dump(), specs)
+        changes.update(_prompt_fields(specs, current, changes, {"code"}))
+
+    if interactive:
+        ask()
+    if not changes:
+        raise click.UsageError("Không có gì để sửa: nêu ít nhất một tùy chọn hoặc dùng -i / nothing to change")
+    _with_retries(interactive, lambda: inv.edit_agency(ws, code, changes, actor=_actor(actor)), ask)
+    _note(f"Đã sửa cơ quan / updated agency: {code}")
+
+
+@agency.command("remove")
+@click.argument("code")
+@_yes_option
+@workspace_options
+def agency_remove(code: str, yes: bool, workspace: str | None, actor: str | None) -> None:
+    """Xóa một cơ quan cùng các hệ thống (khi chưa có dữ liệu đánh giá). / Remove an agency and its systems."""
+    from .. import inventory as inv
+
+    ws = _open(workspace)
+    ws.require_agency(code)
+    if not yes:
+        click.confirm(f"Xóa cơ quan '{code}' và mọi hệ thống của nó? / remove agency '{code}'?", abort=True, err=True)
+    inv.remove_agency(ws, code, actor=_actor(actor))
+    _note(f"Đã xóa cơ quan / removed agency: {code}")
+
+
+# -- systems ------------------------------------------------------------------------------------
 @cli.group()
 def system() -> None:
-    """Hệ thống thông tin. / Information systems."""
+    """Hệ thống thông tin: liệt kê, thêm, xem, sửa, xóa. / Information systems: list, add, show, edit, remove."""
 
 
 @system.command("list")
@@ -103,3 +366,107 @@ def system_list(agency: str | None, fmt: str, workspace: str | None, actor: str 
     }))
 
 
+def _host_option(func: F) -> F:
+    return click.option(
+        "--host", "hosts", multiple=True, metavar="'ADDR | PORTS | WEB | NOTE'",
+        help="Địa chỉ khai báo, ví dụ '10.0.0.5 | 443/tcp https; 22/tcp ssh | có | Máy chủ web' (lặp lại được;"
+             " khi sửa, thay toàn bộ danh sách). / A declared host (repeatable; on edit, replaces the list).",
+    )(func)
+
+
+@system.command("add")
+@click.argument("agency")
+@click.argument("code")
+@_field_options("system")
+@_host_option
+@_interactive_option
+@workspace_options
+def system_add(agency: str, code: str, hosts: tuple[str, ...], interactive: bool, workspace: str | None,
+               actor: str | None, **kwargs: Any) -> None:
+    """Thêm một hệ thống thông tin cho cơ quan. / Add an information system to an agency."""
+    from .. import inventory as inv
+
+    ws = _open(workspace)
+    ws.require_agency(agency)
+    values = {"code": code, **_given(kwargs)}
+    host_lines: list[str] = list(hosts)
+    specs = _field_specs("system")
+
+    def ask() -> None:
+        values.update(_prompt_fields(specs, {}, {k: v for k, v in values.items() if k != "code"}, {"code"}))
+        asked = _prompt_hosts([inv.parse_host(h) for h in host_lines])
+        if asked is not None:
+            host_lines[:] = asked
+
+    if interactive:
+        ask()
+    created = _with_retries(
+        interactive, lambda: inv.add_system(ws, agency, values, host_lines, actor=_actor(actor)), ask)
+    _note(f"Đã thêm hệ thống / added system: {agency}/{created.code}")
+
+
+@system.command("show")
+@click.argument("agency")
+@click.argument("code")
+@_show_format
+@workspace_options
+def system_show(agency: str, code: str, fmt: str, workspace: str | None, actor: str | None) -> None:
+    """Xem toàn bộ thông tin một hệ thống. / Show one information system."""
+    from .. import inventory as inv
+
+    _emit_document(inv.system_document(inv.get_system(_open(workspace), agency, code)), fmt)
+
+
+@system.command("edit")
+@click.argument("agency")
+@click.argument("code")
+@_field_options("system")
+@_host_option
+@click.option("--no-hosts", is_flag=True, help="Xóa mọi địa chỉ khai báo. / Remove every declared host.")
+@_interactive_option
+@workspace_options
+def system_edit(agency: str, code: str, hosts: tuple[str, ...], no_hosts: bool, interactive: bool,
+                workspace: str | None, actor: str | None, **kwargs: Any) -> None:
+    """Sửa một hệ thống (chỉ các trường được nêu). / Change some fields of an information system."""
+    from .. import fields
+    from .. import inventory as inv
+
+    ws = _open(workspace)
+    changes = _given(kwargs)
+    if hosts and no_hosts:
+        raise click.UsageError("--host và --no-hosts loại trừ nhau / --host and --no-hosts exclude each other")
+    new_hosts: list[str] | None = list(hosts) if hosts else [] if no_hosts else None
+    specs = _field_specs("system")
+
+    def ask() -> None:
+        nonlocal new_hosts
+        current = inv.get_system(ws, agency, code)
+        changes.update(_prompt_fields(specs, fields.flatten(current.model_dump(), specs), changes, {"code"}))
+        asked = _prompt_hosts([inv.parse_host(h) for h in new_hosts] if new_hosts is not None else current.hosts)
+        if asked is not None:
+            new_hosts = asked
+
+    if interactive:
+        ask()
+    if not changes and new_hosts is None:
+        raise click.UsageError("Không có gì để sửa: nêu ít nhất một tùy chọn hoặc dùng -i / nothing to change")
+    _with_retries(interactive,
+                  lambda: inv.edit_system(ws, agency, code, changes, new_hosts, actor=_actor(actor)), ask)
+    _note(f"Đã sửa hệ thống / updated system: {agency}/{code}")
+
+
+@system.command("remove")
+@click.argument("agency")
+@click.argument("code")
+@_yes_option
+@workspace_options
+def system_remove(agency: str, code: str, yes: bool, workspace: str | None, actor: str | None) -> None:
+    """Xóa một hệ thống (câu trả lời và minh chứng về nó vẫn giữ). / Remove a system (its history is kept)."""
+    from .. import inventory as inv
+
+    ws = _open(workspace)
+    ws.system_id(agency, code)
+    if not yes:
+        click.confirm(f"Xóa hệ thống '{agency}/{code}'? / remove system?", abort=True, err=True)
+    inv.remove_system(ws, agency, code, actor=_actor(actor))
+    _note(f"Đã xóa hệ thống / removed system: {agency}/{code}")

@@ -1,0 +1,130 @@
+"""Evidence commands: add a file, list, show, verify the store, set its size limit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import SecauditError
+from . import (
+    _actor,
+    _emit,
+    _note,
+    _open,
+    cli,
+    format_rows,
+    output_options,
+    workspace_options,
+)
+
+_DATE = click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"])
+
+
+def _day(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value else None
+
+
+@cli.group()
+def evidence() -> None:
+    """Kho minh chứng (lưu theo SHA-256): thêm, liệt kê, xem, kiểm tra. / The evidence store."""
+
+
+@evidence.command("add")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--agency", default=None, help="Cơ quan mà minh chứng thuộc về. / Agency the evidence belongs to.")
+@click.option("--system", default=None, help="Hệ thống (cần --agency). / System (needs --agency).")
+@click.option("--kind", default="tai-lieu", show_default=True,
+              help="Loại: quyet-dinh, ho-so-cap-do, van-ban, hop-dong, bien-ban, bao-cao, ket-qua-quet, anh-chup,"
+                   " nhat-ky, tai-lieu. / Kind of document.")
+@click.option("--item", default=None, metavar="CHECKLIST:ITEM",
+              help="Yêu cầu mà tệp chứng minh, ví dụ kh04-bcdtw:t3-cap-do. / Requirement this file proves.")
+@click.option("--effective", type=_DATE, default=None, metavar="DATE",
+              help="Ngày có hiệu lực (ngày của văn bản; mặc định hôm nay). / Effective date (default today).")
+@click.option("--expires", type=_DATE, default=None, metavar="DATE",
+              help="Ngày hết hiệu lực (nếu có). / Expiry date, if any.")
+@click.option("--note", default=None, help="Mô tả ngắn. / Short description.")
+@workspace_options
+def evidence_add(file: Path, agency: str | None, system: str | None, kind: str, item: str | None,
+                 effective: dt.datetime | None, expires: dt.datetime | None, note: str | None,
+                 workspace: str | None, actor: str | None) -> None:
+    """Thêm một tệp minh chứng; in SHA-256 của nó. / Add an evidence file; prints its SHA-256."""
+    from .. import evidence as ev
+
+    row = ev.add(_open(workspace), file, actor=_actor(actor), agency=agency, system=system, kind=kind,
+                 effective=_day(effective), expires=_day(expires), item=item, note=note)
+    _emit(row["sha256"] + "\n")
+    _note(f"Đã lưu '{row['original_name']}' ({row['size']} byte) / stored")
+
+
+@evidence.command("list")
+@click.option("--agency", default=None, help="Chỉ của cơ quan này. / Only this agency.")
+@click.option("--system", default=None, help="Chỉ của hệ thống này. / Only this system.")
+@output_options
+@workspace_options
+def evidence_list(agency: str | None, system: str | None, fmt: str, workspace: str | None,
+                  actor: str | None) -> None:
+    """Liệt kê minh chứng đã lưu. / List stored evidence."""
+    from .. import evidence as ev
+
+    rows = ev.list_refs(_open(workspace), agency, system)
+    if fmt == "table":
+        for row in rows:
+            row["sha256"] = row["sha256"][:12]
+    _emit(format_rows(rows, fmt, {
+        "sha256": "SHA-256", "original_name": "Tên tệp", "agency": "Cơ quan", "system": "Hệ thống",
+        "kind": "Loại", "effective": "Hiệu lực", "expires": "Hết hạn", "size": "Byte", "added_at": "Ngày thêm",
+    } if fmt == "table" else None))
+
+
+@evidence.command("show")
+@click.argument("sha256")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
+              help="Định dạng đầu ra. / Output format.")
+@workspace_options
+def evidence_show(sha256: str, fmt: str, workspace: str | None, actor: str | None) -> None:
+    """Xem một tệp minh chứng (theo SHA-256 hoặc tiền tố ≥ 6 ký tự). / Show one evidence file by hash."""
+    from .. import evidence as ev
+    from .. import yamlio
+
+    info: dict[str, Any] = ev.show(_open(workspace), sha256)
+    if fmt == "json":
+        _emit(json.dumps(info, ensure_ascii=False, indent=2) + "\n")
+    else:
+        _emit(yamlio.dumps(info))
+
+
+@evidence.command("verify")
+@workspace_options
+def evidence_verify(workspace: str | None, actor: str | None) -> None:
+    """Băm lại mọi tệp trong kho; báo tệp thiếu hoặc bị sửa (mã thoát 1). / Re-hash every stored file."""
+    from .. import evidence as ev
+
+    report = ev.verify(_open(workspace))
+    for stray in report.strays:
+        _note(f"lưu ý / note: {stray}: tệp không được tham chiếu (vô hại) / unreferenced file (harmless)")
+    if not report.ok:
+        raise SecauditError(
+            "\n".join(f"{where}: {problem}" for where, problem in report.problems),
+            en=f"{len(report.problems)} of {report.checked} evidence files failed verification",
+        )
+    _note(f"Kho minh chứng toàn vẹn: {report.checked} tệp / evidence store intact: {report.checked} files")
+
+
+@evidence.command("limit")
+@click.argument("size", required=False)
+@click.option("--reset", is_flag=True, help="Trở về giới hạn mặc định. / Back to the default limit.")
+@workspace_options
+def evidence_limit(size: str | None, reset: bool, workspace: str | None, actor: str | None) -> None:
+    """Xem hoặc đặt giới hạn dung lượng mỗi tệp minh chứng (ví dụ 50MB). / Show or set the per-file size limit."""
+    from .. import evidence as ev
+
+    ws = _open(workspace)
+    if size is None and not reset:
+        _emit(f"{ws.evidence_max_bytes()}\n")
+        return
+    limit = ev.set_limit(ws, None if reset else ev.parse_size(size or ""), actor=_actor(actor))
+    _note(f"Giới hạn mỗi tệp: {limit} byte / per-file limit: {limit} bytes")
