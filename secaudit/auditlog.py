@@ -30,7 +30,7 @@ def default_actor() -> str:
         return "unknown"
 
 
-def _entry_hash(prev: str, ts: str, actor: str, action: str, agency: str, subject: str, detail: str) -> str:
+def entry_hash(prev: str, ts: str, actor: str, action: str, agency: str, subject: str, detail: str) -> str:
     payload = dumps([prev, ts, actor, action, agency, subject, detail])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -44,7 +44,7 @@ def append(
         prev = row[0] if row else GENESIS
         ts = now()
         detail_text = dumps(detail if detail is not None else {})
-        digest = _entry_hash(prev, ts, actor, action, agency, subject, detail_text)
+        digest = entry_hash(prev, ts, actor, action, agency, subject, detail_text)
         ws.db.execute(
             "insert into log (ts, actor, action, agency, subject, detail, prev_hash, hash) values (?,?,?,?,?,?,?,?)",
             [ts, actor, action, agency, subject, detail_text, prev, digest],
@@ -83,7 +83,7 @@ def verify(ws: Workspace, expect_head: str | None = None) -> list[LogProblem]:
         expected_seq = row["seq"] + 1
         if row["prev_hash"] != prev:
             problems.append(LogProblem(row["seq"], "chuỗi băm bị đứt / previous-hash mismatch"))
-        digest = _entry_hash(
+        digest = entry_hash(
             row["prev_hash"], row["ts"], row["actor"] or "", row["action"], row["agency"] or "",
             row["subject"] or "", row["detail"] or "",
         )

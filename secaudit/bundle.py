@@ -877,12 +877,12 @@ def _parse_contents(archive: _Archive, documents: dict[str, bytes]) -> Contents 
 
 def _check_log(archive: _Archive, log: list[dict[str, Any]], code: str) -> int:
     """Each extracted log entry must still hash to itself (the extract is not a whole chain)."""
-    from .auditlog import _entry_hash
+    from .auditlog import entry_hash
 
     checked = 0
     for row in log:
         try:
-            digest = _entry_hash(row["prev_hash"], row["ts"], row.get("actor") or "", row["action"],
+            digest = entry_hash(row["prev_hash"], row["ts"], row.get("actor") or "", row["action"],
                                  row.get("agency") or "", row.get("subject") or "", row.get("detail") or "")
         except (KeyError, TypeError):
             archive.info.problem("log/entries.json", f"mục nhật ký thiếu trường / incomplete entry: {row.get('seq')}")

@@ -399,7 +399,7 @@ def parse_host(text: str) -> dict[str, Any]:
     try:
         Host.model_validate(host)
     except PydanticError as exc:
-        raise ValueError("; ".join(yamlio._message(dict(e)) for e in exc.errors(include_url=False))) from None
+        raise ValueError("; ".join(yamlio.error_message(dict(e)) for e in exc.errors(include_url=False))) from None
     return host
 
 
@@ -441,7 +441,7 @@ def _validate(model: type[Agency] | type[System], document: dict[str, Any], spec
             dotted = ".".join(loc)
             where = options.get(dotted) or (f"--host #{int(loc[1]) + 1}" if loc[:1] == ["hosts"] and len(loc) > 1
                                             else dotted or model.__name__)
-            message = yamlio._message(dict(err))  # the same Vietnamese / English wording as file imports
+            message = yamlio.error_message(dict(err))  # the same Vietnamese / English wording as file imports
             problems.append((where, f"{dotted}: {message}" if dotted and dotted != where else message))
         raise ValidationError(problems, en="the values do not make a valid record") from None
 

@@ -59,7 +59,7 @@ def test_rewritten_hash_still_breaks_the_chain(ws: Workspace) -> None:
     """Recomputing one entry's hash after editing it breaks the link to the next entry."""
     _fill(ws)
     row = ws.db.execute("select prev_hash, ts, actor, action, agency, subject from log where seq = 2").fetchone()
-    forged = auditlog._entry_hash(row[0], row[1], row[2], row[3], row[4], row[5], '{"i":99}')
+    forged = auditlog.entry_hash(row[0], row[1], row[2], row[3], row[4], row[5], '{"i":99}')
     ws.db.execute("update log set detail = '{\"i\":99}', hash = ? where seq = 2", [forged])
     ws.db.conn.commit()
     assert [p.seq for p in auditlog.verify(ws)] == [3]

@@ -86,7 +86,7 @@ def test_old_workspace_is_upgraded_in_place(tmp_path: Path, upto: int) -> None:
     prev = auditlog.GENESIS
     for i in range(2):
         row = ["2020-01-01T00:00:00+00:00", "cũ", "test", "so-cu", str(i), "{}"]
-        digest = auditlog._entry_hash(prev, *row)
+        digest = auditlog.entry_hash(prev, *row)
         db.execute("insert into log (ts, actor, action, agency, subject, detail, prev_hash, hash)"
                    " values (?,?,?,?,?,?,?,?)", [*row, prev, digest])
         prev = digest
