@@ -17,7 +17,7 @@ Forms (each a one-key mapping, except a comparison which has ``attr`` plus one o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,8 +77,15 @@ def check(cond: Any, *, scope: str, path: str = "applies_if") -> None:
         allowed = ATTRIBUTES if scope == "system" else AGENCY_ATTRIBUTES
         if attr not in allowed:
             raise ConditionError(f"{path}: thuộc tính không biết '{attr}' / unknown attribute '{attr}'")
-        if ops[0] in ("in", "not_in") and not isinstance(cond[ops[0]], list):
-            raise ConditionError(f"{path}.{ops[0]}: phải là danh sách / must be a list")
+        op, value = ops[0], cond[ops[0]]
+        if op in ("in", "not_in") and not isinstance(value, list):
+            raise ConditionError(f"{path}.{op}: phải là danh sách / must be a list")
+        if op in ("gte", "gt", "lte", "lt") and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ConditionError(f"{path}.{op}: phải là số / must be a number")
+        if op == "known" and not isinstance(value, bool):
+            raise ConditionError(f"{path}.known: phải là true/false / must be true or false")
+        if op in ("eq", "ne") and isinstance(value, list | dict):
+            raise ConditionError(f"{path}.{op}: phải là một giá trị đơn / must be a single value")
         return
     if len(cond) != 1:
         raise ConditionError(f"{path}: điều kiện ghép chỉ có một khóa / a compound condition has one key")
@@ -124,6 +131,97 @@ def evaluate(cond: Any, lookup: Lookup, systems: list[Lookup] | None = None) -> 
                 unknown |= part.unknown
         return Outcome(None, unknown) if saw_unknown else Outcome(want_all)
     raise ConditionError(f"unknown condition {key}")  # unreachable after check()
+
+
+def attributes(cond: Any) -> Iterator[str]:
+    """Every attribute name a (checked) condition mentions, depth first."""
+    if not isinstance(cond, Mapping):
+        return
+    if "attr" in cond:
+        yield cond["attr"]
+        return
+    for value in cond.values():
+        for sub in value if isinstance(value, list) else [value]:
+            yield from attributes(sub)
+
+
+_OP_TEXT = {
+    "eq": "=", "ne": "≠", "in": "∈", "not_in": "∉", "gte": "≥", "gt": ">", "lte": "≤", "lt": "<",
+}
+
+
+def describe(cond: Any, *, lang: str = "vi") -> str:
+    """A one-line reading of a condition for people (prompts, ``checklist show``), not for parsing."""
+    if cond is None:
+        return "luôn áp dụng" if lang == "vi" else "always"
+    if "attr" in cond:
+        attr = cond["attr"]
+        op = next(k for k in cond if k != "attr")
+        value = cond[op]
+        if op == "known":
+            word = ("đã khai báo" if value else "chưa khai báo") if lang == "vi" else ("known" if value else "unknown")
+            return f"{attr} {word}"
+        if isinstance(value, list):
+            shown = "{" + ", ".join(str(v) for v in value) + "}"
+        elif isinstance(value, bool):
+            shown = str(value).lower()
+        else:
+            shown = str(value)
+        return f"{attr} {_OP_TEXT[op]} {shown}"
+    (key, value), = cond.items()
+    if key in ("all", "any"):
+        joiner = {"all": (" và ", " and "), "any": (" hoặc ", " or ")}[key][0 if lang == "vi" else 1]
+        parts = [describe(sub, lang=lang) for sub in value]
+        return "(" + joiner.join(parts) + ")" if len(parts) > 1 else parts[0]
+    if key == "not":
+        return ("không " if lang == "vi" else "not ") + f"({describe(value, lang=lang)})"
+    inner = describe(value, lang=lang)
+    if key == "any_system":
+        return f"có hệ thống mà {inner}" if lang == "vi" else f"some system has {inner}"
+    return f"mọi hệ thống đều {inner}" if lang == "vi" else f"every system has {inner}"
+
+
+def json_schema_defs() -> dict[str, Any]:
+    """JSON Schema definitions (``Condition``, ``Comparison``) of the language, for editors and docs.
+
+    The schema cannot say which attributes an agency-scope item may use (only ``agency.*`` outside
+    ``any_system``/``all_systems``); the loader checks that.
+    """
+    ref = {"$ref": "#/$defs/Condition"}
+
+    def one(key: str, value: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "object", "properties": {key: value}, "required": [key], "additionalProperties": False}
+
+    listed = {"type": "array", "minItems": 1, "items": ref}
+    scalar = {"type": ["string", "number", "boolean"]}
+    number = {"type": "number"}
+    comparison = {
+        "type": "object",
+        "description": "So sánh một thuộc tính của danh mục với một giá trị / compare one inventory attribute",
+        "properties": {
+            "attr": {"enum": sorted(ATTRIBUTES)},
+            "eq": scalar, "ne": scalar,
+            "in": {"type": "array", "items": scalar}, "not_in": {"type": "array", "items": scalar},
+            "gte": number, "gt": number, "lte": number, "lt": number,
+            "known": {"type": "boolean"},
+        },
+        "required": ["attr"],
+        "minProperties": 2,
+        "maxProperties": 2,
+        "additionalProperties": False,
+    }
+    condition = {
+        "description": (
+            "Điều kiện áp dụng (không bao giờ là mã lệnh): so sánh, all/any/not, any_system/all_systems /"
+            " applicability condition (data, never code)"
+        ),
+        "oneOf": [
+            {"$ref": "#/$defs/Comparison"},
+            one("all", listed), one("any", listed), one("not", ref), one("any_system", ref),
+            one("all_systems", ref),
+        ],
+    }
+    return {"Condition": condition, "Comparison": comparison}
 
 
 def _compare(cond: Mapping[str, Any], lookup: Lookup) -> Outcome:

@@ -1,8 +1,15 @@
-"""Assessment commands: answers, waivers, status."""
+"""Assessment commands: the interactive walk, answers files, single answers, waivers, status.
+
+``assess AGENCY`` without ``--answers`` is a dialogue: it shows each applicable item (legal basis,
+deadline, expected evidence, current answer and evaluation) and asks for a status, a note and
+evidence files. Every answer is saved at once with a bookmark, so ``q``, Ctrl-C or a lost terminal
+loses nothing and the next ``assess AGENCY`` continues where the walk stopped.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -19,33 +26,264 @@ from . import (
     as_of_option,
     cli,
     format_rows,
+    output_options,
     profile_option,
     workspace_options,
 )
+
+WIDTH = 100
+SEVERITY_VI = {"thap": "thấp", "trung-binh": "trung bình", "cao": "cao", "nghiem-trong": "nghiêm trọng"}
+STATUS_KEYS = {
+    "d": "dat", "đ": "dat", "dat": "dat", "đạt": "dat",
+    "c": "chua-dat", "chua-dat": "chua-dat", "chưa đạt": "chua-dat",
+    "k": "khong-ap-dung", "khong-ap-dung": "khong-ap-dung", "không áp dụng": "khong-ap-dung",
+}
 
 
 # -- assessment ---------------------------------------------------------------------------------
 @cli.command()
 @click.argument("agency")
+@click.option("--system", default=None, help="Chỉ đánh giá các mục của hệ thống này. / Only this system's items.")
 @click.option("--answers", "answers", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              required=True, help="Tệp YAML câu trả lời. / Answers YAML file.")
+              default=None, help="Nhập câu trả lời từ tệp YAML (không hỏi). / Import answers from a YAML file.")
+@click.option("--export-template", "export_template", is_flag=True,
+              help="Xuất tệp trả lời mẫu để điền rồi nhập bằng --answers. / Write an answers file to fill in.")
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Nơi ghi tệp mẫu (mặc định stdout). / Where to write the template (default stdout).")
+@click.option("--restart", is_flag=True,
+              help="Bắt đầu lại từ đầu thay vì tiếp tục phiên dở. / Start over instead of resuming.")
+@as_of_option
+@profile_option
 @workspace_options
-def assess(agency: str, answers: Path, workspace: str | None, actor: str | None) -> None:
-    """Ghi nhận kết quả tự đánh giá từ tệp trả lời. / Record answers from a file."""
+def assess(agency: str, system: str | None, answers: Path | None, export_template: bool, output: Path | None,
+           restart: bool, as_of: dt.datetime | None, profile: str, workspace: str | None, actor: str | None) -> None:
+    """Đánh giá một cơ quan: hỏi từng mục, hoặc nhập/xuất tệp trả lời. / Assess an agency.
+
+    Không có --answers: hỏi lần lượt từng mục áp dụng (d = đạt, c = chưa đạt, k = không áp dụng,
+    Enter = giữ nguyên, q = dừng); lưu sau mỗi câu trả lời và lần sau tiếp tục từ chỗ dừng.
+    Without --answers: walks the applicable items interactively, saving after every answer.
+    """
+    from .. import assess as a
+
+    if answers is not None and export_template:
+        raise click.UsageError("--answers và --export-template không dùng cùng nhau / are exclusive")
+    if output is not None and not export_template:
+        raise click.UsageError("-o chỉ dùng với --export-template / -o goes with --export-template")
+    ws = _open(workspace)
+    lib = _library()
+    if answers is not None:
+        if system is not None:
+            raise click.UsageError("--system không dùng với --answers (tệp ghi hệ thống) / not with --answers")
+        summary = a.import_answers(ws, lib, answers, agency=agency, actor=_actor(actor))
+        _note(f"Đã ghi {summary.recorded} câu trả lời ({summary.evidence} tệp minh chứng, bỏ qua {summary.skipped}"
+              f" mục chưa trả lời) cho {agency} / recorded {summary.recorded} answers")
+        return
+    resolved = lib.resolve_profile(profile)
+    day = _date(as_of)
+    if export_template:
+        text = a.answers_template(ws, lib, agency, system=system, as_of=day, profile=resolved)
+        if output is None:
+            _emit(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+            _note(f"Đã ghi tệp trả lời mẫu / template written: {output}")
+        return
+    _walk(ws, lib, agency, system, day, resolved, _actor(actor), restart)
+
+
+def _walk(ws: Any, lib: Any, agency: str, system: str | None, day: dt.date, resolved: Any, actor: str,
+          restart: bool) -> None:
+    """The dialogue. Library calls do the work; this function only asks and shows."""
+    from .. import assess as a
+
+    steps = a.walk_steps(ws, lib, agency, system=system, as_of=day, profile=resolved)
+    if not steps:
+        click.echo("Không có mục nào cần trả lời / nothing to answer.")
+        return
+    session = a.open_session(ws, agency=agency, system=system, profile=resolved.id, as_of=day, actor=actor,
+                             restart=restart)
+    start = a.resume_index(session, steps)
+    scope = f"{agency}" + (f", hệ thống {system}" if system else "")
+    if session.resumed:
+        click.echo(f"Tiếp tục phiên #{session.id} ({scope}) từ mục {start + 1}/{len(steps)}"
+                   f" (đã trả lời {session.answered}, bỏ qua {session.skipped}). --restart để làm lại từ đầu.")
+    else:
+        click.echo(f"Phiên đánh giá #{session.id}: {scope}, {len(steps)} mục, tính đến {day}, hồ sơ {resolved.id}.")
+    click.echo("Trả lời: d = đạt, c = chưa đạt, k = không áp dụng, Enter = giữ nguyên/bỏ qua, q = dừng (đã lưu).")
+    for index in range(start, len(steps)):
+        step = steps[index]
+        click.echo(_render_step(step, index, len(steps), lib, day))
+        choice = _ask_status(step)
+        if choice == "q":
+            click.echo(f"Đã dừng ở mục {index + 1}/{len(steps)}. Các câu trả lời đã được lưu; chạy lại"
+                       f" 'secaudit assess {agency}" + (f" --system {system}" if system else "")
+                       + "' để tiếp tục. / Stopped; run again to resume.")
+            return
+        if choice == "":
+            a.skip_step(ws, session, step)
+            continue
+        current_note = step.answer["note"] if step.answer else None
+        note = click.prompt("Ghi chú / note", default=current_note or "", show_default=bool(current_note)).strip()
+        effective = click.prompt("Ngày có hiệu lực / effective (YYYY-MM-DD)", default=day.isoformat(),
+                                 type=click.DateTime(formats=["%Y-%m-%d"])).date()
+        evidence = _ask_evidence(step) if choice != "khong-ap-dung" else []
+        a.answer_step(ws, session, step, status=choice, note=note or None, evidence=evidence, actor=actor,
+                      effective=effective)
+        click.echo(f"Đã lưu / saved: {a.LABELS['vi'][a.Status(choice)]}"
+                   + (f", {len(evidence)} tệp minh chứng" if evidence else ""))
+    a.finish_session(ws, session, actor=actor)
+    click.echo(f"Xong phiên #{session.id}: trả lời {session.answered}, bỏ qua {session.skipped}."
+               f" Xem kết quả: secaudit status {agency} / done.")
+
+
+def _ask_status(step: Any) -> str:
+    current = step.answer["status"] if step.answer else None
+    hint = f" [Enter = giữ '{current}']" if current else " [Enter = bỏ qua]"
+    while True:
+        raw = click.prompt(f"Trạng thái (d/c/k/q){hint}", default="", show_default=False).strip().lower()
+        if raw in ("", "q"):
+            return raw
+        if raw in STATUS_KEYS:
+            return STATUS_KEYS[raw]
+        click.echo("  Chọn d (đạt), c (chưa đạt), k (không áp dụng), Enter hoặc q. / choose d, c, k, Enter or q")
+
+
+def _ask_evidence(step: Any) -> list[Any]:
+    from ..assess import Evidence
+    from ..content import EVIDENCE_KINDS, UNCLASSIFIED
+
+    expected = step.item.evidence.documents
+    default_kind = expected[0] if expected else UNCLASSIFIED
+    files: list[Evidence] = []
+    while True:
+        raw = click.prompt("Tệp minh chứng (Enter để xong) / evidence file (Enter when done)", default="",
+                           show_default=False).strip()
+        if not raw:
+            return files
+        path = Path(raw).expanduser()
+        if not path.is_file():
+            click.echo(f"  Không thấy tệp '{raw}' / file not found")
+            continue
+        kind = click.prompt("  Loại / kind", type=click.Choice(list(EVIDENCE_KINDS)), default=default_kind)
+        files.append(Evidence(path.resolve(), kind))
+
+
+def _wrap(label: str, text: str) -> list[str]:
+    return textwrap.wrap(" ".join(text.split()), WIDTH, initial_indent=label, subsequent_indent="  ")
+
+
+def _render_step(step: Any, index: int, total: int, lib: Any, day: dt.date) -> str:
+    """What a person needs to answer one item, in Vietnamese."""
+    from ..assess import LABELS, kinds_text
+    from ..conditions import describe
+
+    item = step.item
+    registry = lib.registry
+    lines = ["", "─" * WIDTH]
+    where = f" · hệ thống {step.system}" if step.system else " · cấp cơ quan"
+    lines.append(f"[{index + 1}/{total}] {step.checklist.id}:{item.id}{where}")
+    lines += _wrap("", item.title)
+    if item.parent:
+        parent = step.checklist.item(item.parent)
+        lines.append(f"Thuộc nhiệm vụ / part of: {parent.id} — {parent.short or parent.title}")
+    lines.append("Căn cứ pháp lý / legal basis:")
+    for basis in item.basis:
+        text = f"  - {basis.cite(registry)}"
+        if basis.quote:
+            text += f": “{' '.join(basis.quote.split())}”"
+        if basis.in_force(registry, day) is False:
+            text += f" (văn bản có hiệu lực từ {registry[basis.doc].effective}, sau ngày đánh giá)"
+        lines += textwrap.wrap(text, WIDTH, subsequent_indent="    ")
+    facts = [f"Hạn: {item.deadline.isoformat()}" + (" (đã quá hạn)" if step.result.overdue else "")
+             if item.deadline else "Hạn: không có ngày hạn"]
+    if item.recurrence:
+        facts.append(f"lặp lại mỗi {item.recurrence.months} tháng")
+    facts.append(f"mức độ: {SEVERITY_VI.get(item.severity, item.severity)}")
+    lines.append(" · ".join(facts))
+    if item.applies_if is not None:
+        lines += _wrap("Áp dụng khi: ", describe(item.applies_if))
+    if item.required_result:
+        lines += _wrap("Kết quả cần đạt: ", item.required_result)
+    expected = kinds_text(item.evidence.documents) or "không nêu"
+    attest = "được chấp nhận" if item.evidence.attestation else "không đủ"
+    lines += _wrap("Minh chứng cần: ", f"{expected} · tự khai: {attest}"
+                   + (" · kết quả quét có tác động" if item.evidence.scan else ""))
+    if item.guidance:
+        lines += _wrap("Hướng dẫn: ", item.guidance)
+    if step.result.applicable is None:
+        lines += _wrap("Chưa rõ có áp dụng không: ", step.result.reasons[0] if step.result.reasons else "")
+    if step.answer:
+        ans = step.answer
+        lines += _wrap("Trả lời hiện tại: ", f"{LABELS['vi'][ans['status']]} (có hiệu lực {ans['effective'] or '?'},"
+                       f" ghi {ans['answered_at']}, bởi {ans['actor']})"
+                       + (f" — ghi chú: {ans['note']}" if ans["note"] else ""))
+    else:
+        lines.append("Trả lời hiện tại: chưa có / none yet")
+    for ref in step.evidence:
+        lines.append(f"  minh chứng: {ref['original_name']} ({ref['kind']}, sha256 {ref['sha256'][:12]}…"
+                     + (f", hết hạn {ref['expires']}" if ref["expires"] else "") + ")")
+    result = step.result
+    lines += _wrap("Đánh giá hiện tại: ", LABELS["vi"][result.status]
+                   + (f" — {'; '.join(result.reasons[:3])}" if result.reasons else ""))
+    return "\n".join(lines)
+
+
+# -- single answers for scripts -----------------------------------------------------------------
+@cli.group()
+def answer() -> None:
+    """Ghi, xem câu trả lời từng mục (cho kịch bản). / Set and list single answers (for scripts)."""
+
+
+@answer.command("set")
+@click.argument("item")
+@click.option("--agency", required=True, help="Cơ quan. / Agency.")
+@click.option("--system", default=None, help="Hệ thống (với mục theo hệ thống). / System (system-scope items).")
+@click.option("--status", "status", required=True, type=click.Choice(["dat", "chua-dat", "khong-ap-dung"]),
+              help="Trạng thái tự đánh giá. / Self-assessed status.")
+@click.option("--note", default=None, help="Ghi chú. / Note.")
+@click.option("--evidence", "evidence", multiple=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Tệp minh chứng (lặp lại được). / Evidence file (repeatable).")
+@click.option("--kind", default=None, help="Loại minh chứng (quyet-dinh, bao-cao, …). / Evidence kind.")
+@click.option("--expires", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Minh chứng hết hiệu lực sau ngày này. / Evidence expires after this date.")
+@click.option("--effective", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Ngày câu trả lời có hiệu lực (mặc định hôm nay). / Day the answer holds from (default today).")
+@workspace_options
+def answer_set(item: str, agency: str, system: str | None, status: str, note: str | None, evidence: tuple[Path, ...],
+               kind: str | None, expires: dt.datetime | None, effective: dt.datetime | None, workspace: str | None,
+               actor: str | None) -> None:
+    """Ghi câu trả lời cho một mục CHECKLIST:ITEM. / Record one answer for CHECKLIST:ITEM."""
     from .. import assess as a
 
     ws = _open(workspace)
-    count = a.import_answers(ws, _library(), answers, agency=agency, actor=_actor(actor))
-    _note(f"Đã ghi {count} câu trả lời cho {agency} / recorded {count} answers")
+    files = [a.Evidence(p.resolve(), kind, effective.date() if effective else None,
+                        expires.date() if expires else None) for p in evidence]
+    a.set_answer(ws, _library(), agency=agency, ref=item, system=system or None, status=status, note=note,
+                 evidence=files,
+                 actor=_actor(actor), effective=effective.date() if effective else None)
+    _note(f"Đã ghi {item}" + (f" ({system})" if system else "") + f" = {status} / recorded")
 
 
+@answer.command("list")
+@click.option("--agency", required=True, help="Cơ quan. / Agency.")
+@output_options
+@workspace_options
+def answer_list(agency: str, fmt: str, workspace: str | None, actor: str | None) -> None:
+    """Liệt kê câu trả lời đã ghi của một cơ quan. / List an agency's recorded answers."""
+    from .. import assess as a
+
+    _emit(format_rows(a.list_answers(_open(workspace), agency), fmt))
+
+
+# -- waivers ------------------------------------------------------------------------------------
 @cli.command()
 @click.argument("item")
 @click.option("--agency", required=True, help="Cơ quan. / Agency.")
 @click.option("--system", default=None, help="Hệ thống (với mục theo hệ thống). / System.")
 @click.option("--reason", required=True, help="Lý do miễn trừ. / Reason.")
 @click.option("--approved-by", required=True, help="Người/cấp phê duyệt. / Approver.")
-@click.option("--until", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="Hiệu lực đến ngày.")
+@click.option("--until", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Hiệu lực đến hết ngày này. / Valid through this date.")
 @workspace_options
 def waive(item: str, agency: str, system: str | None, reason: str, approved_by: str, until: dt.datetime,
           workspace: str | None, actor: str | None) -> None:
@@ -53,11 +291,12 @@ def waive(item: str, agency: str, system: str | None, reason: str, approved_by: 
     from .. import assess as a
 
     ws = _open(workspace)
-    wid = a.add_waiver(ws, _library(), agency=agency, system=system, ref=item, reason=reason,
+    wid = a.add_waiver(ws, _library(), agency=agency, system=system or None, ref=item, reason=reason,
                        approved_by=approved_by, until=until.date(), actor=_actor(actor))
     _note(f"Đã ghi miễn trừ #{wid} / waiver #{wid} recorded")
 
 
+# -- status -------------------------------------------------------------------------------------
 @cli.command()
 @click.argument("agency", required=False)
 @as_of_option
@@ -89,22 +328,34 @@ def status(agency: str | None, as_of: dt.datetime | None, profile: str, fmt: str
         raise NotMet()
 
 
+def _cut(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _status_detail(result: Any, lib: Any) -> str:
     from ..assess import LABELS
 
     rows = []
     for r in result.results:
         item = lib.checklist(r.checklist).item(r.item)
-        rows.append({"item": f"{'  ' if item.parent else ''}{r.item}", "title": (item.short or item.title)[:48],
+        rows.append({"item": f"{'  ' if item.parent else ''}{r.item}", "title": _cut(item.short or item.title, 40),
                      "deadline": r.deadline or "", "status": LABELS["vi"][r.status],
-                     "overdue": "QUÁ HẠN" if r.overdue else "", "reason": (r.reasons[0] if r.reasons else "")[:90]})
+                     "overdue": "QUÁ HẠN" if r.overdue else "", "reason": _cut(r.reasons[0], 90) if r.reasons else ""})
     head = f"{result.agency} — tính đến {result.as_of} — hồ sơ {result.profile}\n"
-    return head + format_rows(rows, "table", {"item": "Mục", "title": "Nội dung", "deadline": "Hạn",
+    text = head + format_rows(rows, "table", {"item": "Mục", "title": "Nội dung", "deadline": "Hạn",
                                               "status": "Trạng thái", "overdue": "", "reason": "Lý do"})
+    if result.reports:
+        reports = [{"duty": r.duty, "title": _cut(r.title, 60), "due": f"trước {r.due_before:%d/%m/%Y}",
+                    "left": r.days_left, "recipient": r.recipient or "", "basis": r.basis} for r in result.reports]
+        text += "\nBáo cáo định kỳ sắp đến hạn / next progress reports due:\n"
+        text += format_rows(reports, "table", {"duty": "Báo cáo", "title": "Nội dung", "due": "Hạn",
+                                               "left": "Còn (ngày)", "recipient": "Nơi nhận", "basis": "Căn cứ"})
+    return text
 
 
 def _status_matrix(results: list[Any], lib: Any) -> str:
-    """Items down, agencies across: fits a terminal for a province's worth of agencies."""
+    """Items down, agencies across, then why each unmet task is unmet."""
     from ..assess import LABELS
 
     if not results:
@@ -120,7 +371,15 @@ def _status_matrix(results: list[Any], lib: Any) -> str:
             row[res.agency] = LABELS["vi"][r.status] + ("*" if r.overdue else "")
         rows.append(row)
     headers = {"item": "Mục", "deadline": "Hạn", **{res.agency: res.agency for res in results}}
-    return f"Tính đến {results[0].as_of} — hồ sơ {results[0].profile}\n" + format_rows(rows, "table", headers) + \
-        "* quá hạn / overdue\n"
-
-
+    text = f"Tính đến {results[0].as_of} — hồ sơ {results[0].profile}\n" + format_rows(rows, "table", headers)
+    text += "* quá hạn / overdue\n\nLý do các mục chưa đạt / why unmet:\n"
+    reasons = []
+    for res in results:
+        for r in res.results:
+            item = lib.checklist(r.checklist).item(r.item)
+            if item.parent is None and (not r.status.met or r.overdue):
+                reasons.append({"agency": res.agency, "item": r.item,
+                                "status": LABELS["vi"][r.status] + ("*" if r.overdue else ""),
+                                "reason": _cut(r.reasons[0], 100) if r.reasons else ""})
+    return text + (format_rows(reasons, "table", {"agency": "Cơ quan", "item": "Mục", "status": "Trạng thái",
+                                                  "reason": "Lý do"}) if reasons else "(không có / none)\n")

@@ -1,15 +1,19 @@
-"""Requirement commands: checklists and profiles."""
+"""Requirement commands: checklists, profiles and the JSON Schema of their format."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from pathlib import Path
 
 import click
 
 from . import (
+    _date,
     _emit,
     _library,
     _note,
+    as_of_option,
     cli,
     format_rows,
     output_options,
@@ -23,12 +27,14 @@ def checklist() -> None:
 
 
 @checklist.command("list")
+@as_of_option
 @output_options
-def checklist_list(fmt: str) -> None:
-    """Liệt kê bộ tiêu chí. / List checklists."""
+def checklist_list(as_of: dt.datetime | None, fmt: str) -> None:
+    """Liệt kê bộ tiêu chí và bộ nào có hiệu lực tại ngày đánh giá. / List checklists and which are in force."""
     lib = _library()
-    rows = [{"id": c.id, "title": c.title, "from": c.effective.from_, "until": c.effective.until,
-             "items": len(c.items)} for c in lib.checklists.values()]
+    day = _date(as_of)
+    rows = [{"id": c.id, "title": " ".join(c.title.split()), "from": c.effective.from_, "until": c.effective.until,
+             "in_force": c.effective.covers(day), "items": len(c.items)} for c in lib.checklists.values()]
     _emit(format_rows(rows, fmt))
 
 
@@ -36,12 +42,33 @@ def checklist_list(fmt: str) -> None:
 @click.argument("checklist_id")
 @output_options
 def checklist_show(checklist_id: str, fmt: str) -> None:
-    """Hiện các mục của một bộ tiêu chí. / Show a checklist's items."""
+    """Hiện các mục của một bộ tiêu chí (json: toàn bộ dữ liệu). / Show a checklist's items (json: everything)."""
+    from ..conditions import describe
+
     lib = _library()
     c = lib.checklist(checklist_id)
+    if fmt == "json":
+        _emit(json.dumps(c.model_dump(mode="json", by_alias=True), ensure_ascii=False, indent=2) + "\n")
+        return
     rows = [{"id": i.id, "parent": i.parent or "", "scope": i.scope, "deadline": i.deadline,
-             "title": i.short or i.title, "basis": "; ".join(b.cite(lib.registry) for b in i.basis)} for i in c.items]
+             "title": i.short or i.title, "applies_if": describe(i.applies_if),
+             "basis": "; ".join(b.cite(lib.registry) for b in i.basis)} for i in c.items]
     _emit(format_rows(rows, fmt))
+
+
+@checklist.command("schema")
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Ghi vào tệp thay vì stdout. / Write to a file instead of stdout.")
+def checklist_schema(output: Path | None) -> None:
+    """JSON Schema của bộ tiêu chí, hồ sơ và danh mục văn bản. / JSON Schema of the content format."""
+    from ..content import json_schema
+
+    text = json.dumps(json_schema(), ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        _emit(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        _note(f"Đã ghi / written: {output}")
 
 
 @checklist.command("validate")
