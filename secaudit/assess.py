@@ -414,7 +414,9 @@ def _agency_lookup(agency: dict[str, Any], systems: list[dict[str, Any]]) -> con
     return lookup
 
 
-def _system_lookup(agency: conditions.Lookup, system: dict[str, Any], has_hosts: bool) -> conditions.Lookup:
+def _system_lookup(
+    agency: conditions.Lookup, system: dict[str, Any], has_hosts: bool, as_of: dt.date
+) -> conditions.Lookup:
     def lookup(attr: str) -> Any:
         if attr.startswith("agency."):
             return agency(attr)
@@ -422,7 +424,7 @@ def _system_lookup(agency: conditions.Lookup, system: dict[str, Any], has_hosts:
         if name == "level":  # approved, else the rules' suggested level when certain (secaudit.levels)
             from .levels import baseline_level
 
-            return baseline_level(system)
+            return baseline_level(system, as_of)
         if name == "level_approved":
             return system["level_approved"]
         if name == "has_hosts":
@@ -493,7 +495,9 @@ def evaluate_agency(
     """Evaluate every item of the profile's checklists in force on ``as_of`` for ``agency``."""
     ctx = _load_context(ws, agency, as_of, profile.vars)
     agency_lookup = _agency_lookup(ctx.agency, ctx.systems)
-    system_lookups = [(s["code"], _system_lookup(agency_lookup, s, ctx.has_hosts[s["code"]])) for s in ctx.systems]
+    system_lookups = [
+        (s["code"], _system_lookup(agency_lookup, s, ctx.has_hosts[s["code"]], ctx.as_of)) for s in ctx.systems
+    ]
     results: list[Result] = []
     system_results: list[Result] = []
     used: list[str] = []
