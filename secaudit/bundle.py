@@ -285,10 +285,8 @@ def export_bundle(
     if include_report:
         from . import report as rep
 
-        resolved = library.resolve_profile(profile)
-        data = rep.build_report(ws, library, agency, as_of=as_of, profile=resolved, lang=lang)
-        report_pdf = rep.render_pdf(rep.render_html(data), title=f"Báo cáo an ninh mạng — {model.name}",
-                                    author=model.name, as_of=as_of)
+        report_pdf = rep.render_agency(ws, library, agency, fmt="pdf", as_of=as_of,
+                                       profile=library.resolve_profile(profile), lang=lang)
         if signer is not None:
             from . import signing
 

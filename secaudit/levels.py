@@ -1216,8 +1216,7 @@ def render_sheet(data: SheetData, *, fmt: str, template_dir: Path | None = None)
     """The determination sheet as PDF (PDF/A-3b) or HTML bytes."""
     from . import report
 
-    env, strings, labels = report._prepare(template_dir, data.lang)
-    html = report._render(env, "level-sheet.html.j2", r=data, T=strings, L=labels)
+    html = report.render_template("level-sheet.html.j2", data, lang=data.lang, template_dir=template_dir)
     if fmt == "html":
         return html
     if fmt != "pdf":

@@ -647,6 +647,16 @@ def _prepare(template_dir: Path | None, lang: str) -> tuple[jinja2.Environment, 
     return env, strings, labels
 
 
+def render_template(template: str, data: Any, *, lang: str, template_dir: Path | None = None,
+                    **context: Any) -> bytes:
+    """Render any report template (level sheet, yearly report…) with the shared environment and labels.
+
+    The template sees ``r`` (the data), ``T`` (strings for ``lang``), ``L`` (status labels) and ``css``.
+    """
+    env, strings, labels = _prepare(template_dir, lang)
+    return _render(env, template, r=data, T=strings, L=labels, **context)
+
+
 def render_html(data: ReportData, *, template: str = "agency.html.j2", template_dir: Path | None = None) -> bytes:
     """The agency report as one self-contained HTML document (CSS and charts inline, no scripts)."""
     env, t, labels = _prepare(template_dir, data.lang)

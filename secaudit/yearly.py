@@ -192,8 +192,7 @@ def render_html(data: YearlyData, *, template_dir: Path | None = None) -> bytes:
     """The report as one self-contained HTML document (the shared NĐ 30 header and stylesheet)."""
     from . import report
 
-    env, strings, labels = report._prepare(template_dir, data.lang)
-    return report._render(env, "yearly.html.j2", r=data, T=strings, L=labels)
+    return report.render_template("yearly.html.j2", data, lang=data.lang, template_dir=template_dir)
 
 
 def render(data: YearlyData, *, fmt: str, template_dir: Path | None = None) -> bytes:

@@ -18,6 +18,7 @@ from . import (
     profile_option,
     workspace_options,
 )
+from .bundle import sign_output_option
 
 
 # -- reports ------------------------------------------------------------------------------------
@@ -69,6 +70,7 @@ def _write(output: Path, payload: bytes) -> None:
 
 
 @report.command("agency", hidden=True)
+@sign_output_option
 @click.argument("agency")
 @click.option("--format", "fmt", type=click.Choice(["pdf", "html", "xlsx", "json", "oscal"]), default="pdf",
               show_default=True, help="Định dạng báo cáo. / Report format.")
