@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the bundled example data, on a fresh Debian machine:
-# loopback services up -> init -> import inventory -> answers -> scan -> status -> PDF reports
-# -> services down. Everything it writes goes to demo-out/ (override with DEMO_OUT=DIR).
+# loopback services up -> init -> import inventory -> answers -> scan -> status and levels ->
+# PDF reports (per agency and the province roll-up), XLSX, a verified bundle -> services down.
+# Everything it writes goes to demo-out/ (override with DEMO_OUT=DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -28,9 +29,18 @@ for agency in $($SA agency list --format csv | tail -n +2 | cut -d, -f1); do
   $SA scan "$agency" || echo "demo: scan of $agency reported a problem (see above)" >&2
 done
 $SA status --as-of "$AS_OF" || true   # exit 3 = requirements not met, expected on example data
+$SA level list || true                 # exit 3 = a level flag is an error, expected on example data
+mkdir -p "$OUT/reports" "$OUT/bundles"
 for agency in $($SA agency list --format csv | tail -n +2 | cut -d, -f1); do
   $SA report "$agency" --format pdf -o "$OUT/reports/$agency.pdf" --as-of "$AS_OF"
 done
+$SA report --province --format pdf -o "$OUT/reports/tong-hop-tinh.pdf" --as-of "$AS_OF"
+$SA report --province --format html -o "$OUT/reports/tong-hop-tinh.html" --as-of "$AS_OF"
+$SA report so-khcn --format xlsx -o "$OUT/reports/so-khcn.xlsx" --as-of "$AS_OF"
+$SA inventory export --format xlsx -o "$OUT/danh-muc.xlsx"
+$SA bundle export --agency so-khcn -o "$OUT/bundles/so-khcn.zip" --as-of "$AS_OF" --no-report
+$SA bundle verify "$OUT/bundles/so-khcn.zip" >/dev/null
+$SA evidence verify
 $SA log verify
 echo
 echo "Báo cáo PDF / PDF reports: $(cd "$OUT/reports" && pwd)/"
