@@ -25,6 +25,8 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,11 +53,14 @@ __all__ = [
     "ScanResult",
     "ScriptOutput",
     "build_argv",
+    "compress_ports",
     "iter_hosts",
     "load_xml",
     "nmap_version",
     "parse_xml",
+    "port_set",
     "run_nmap",
+    "top_ports",
     "validate_options",
     "validate_ports",
 ]
@@ -100,7 +105,8 @@ _RATE_RE = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,3})?", re.ASCII)
 _INT_RE = re.compile(r"[0-9]{1,6}", re.ASCII)
 _TOKEN_RE = re.compile(r"[A-Za-z0-9._/+-]{1,100}", re.ASCII)
 _PORT_ITEM_RE = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?", re.ASCII)
-MAX_PORTS_LEN = 1024
+#: Long enough for nmap's top 1000 TCP ports written out as ranges (about 3,800 characters).
+MAX_PORTS_LEN = 8192
 
 
 def _hostname_arg(value: str) -> bool:
@@ -219,6 +225,69 @@ def validate_ports(ports: str) -> str:
                 en=f"Invalid port list: {ports!r:.80} (item {item!r:.20}; use 22,80,8000-8100 with ports 1–65535)",
             )
     return ports
+
+
+def port_set(ports: str) -> frozenset[int]:
+    """The port numbers a (validated) port list names, e.g. ``"22,80-82"`` -> {22, 80, 81, 82}."""
+    validate_ports(ports)
+    found: set[int] = set()
+    for item in ports.removeprefix("T:").split(","):
+        low, _, high = item.partition("-")
+        found.update(range(int(low), int(high or low) + 1))
+    return frozenset(found)
+
+
+def compress_ports(ports: Iterable[int]) -> str:
+    """Write port numbers as nmap's shortest list, e.g. {22, 80, 81, 82} -> ``"22,80-82"``."""
+    numbers = sorted(set(ports))
+    parts: list[str] = []
+    i = 0
+    while i < len(numbers):
+        j = i
+        while j + 1 < len(numbers) and numbers[j + 1] == numbers[j] + 1:
+            j += 1
+        parts.append(str(numbers[i]) if i == j else f"{numbers[i]}-{numbers[j]}")
+        i = j + 1
+    return ",".join(parts)
+
+
+#: Where Debian's and nmap's own installs keep ``nmap-services`` (port frequencies).
+NMAP_SERVICES_FILES = ("/usr/share/nmap/nmap-services", "/usr/local/share/nmap/nmap-services")
+
+
+def top_ports(count: int, services_file: str | os.PathLike[str] | None = None) -> str:
+    """nmap's ``count`` most frequently open TCP ports, as an explicit port list.
+
+    Equivalent to ``--top-ports`` but written out, so declared ports can be added to the same
+    ``-p`` list (nmap refuses ``-p`` together with ``--top-ports`` as a union) and the stored
+    command line says exactly which ports were looked at.
+    """
+    if not 1 <= count <= 65535:
+        raise InvalidTargetError(f"Số cổng phổ biến không hợp lệ: {count}", en=f"invalid top-ports count: {count}")
+    candidates = [Path(services_file)] if services_file else [Path(p) for p in NMAP_SERVICES_FILES]
+    path = next((c for c in candidates if c.is_file()), None)
+    if path is None:
+        raise ScanError(
+            "Không tìm thấy tệp nmap-services để chọn các cổng phổ biến; hãy cài: apt-get install nmap",
+            en="nmap-services not found (needed for top ports); install it: apt-get install nmap",
+        )
+    ranked: list[tuple[float, int]] = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if len(parts) < 3:
+                continue
+            number, _, proto = parts[1].partition("/")
+            if proto != "tcp" or not number.isdigit():
+                continue
+            try:
+                ranked.append((float(parts[2]), int(number)))
+            except ValueError:
+                continue
+    ranked.sort(key=lambda r: (-r[0], r[1]))
+    return compress_ports(port for _, port in ranked[:count])
 
 
 def validate_options(options: Sequence[str], *, privileged: bool = False) -> list[str]:
@@ -382,6 +451,8 @@ _INSTALL_HINT_EN = "nmap program not found ({binary}); install it: apt-get insta
 _UNRESOLVED_RE = re.compile(r'^Failed to resolve "([^"\n]*)"\.$', re.MULTILINE)
 #: How long nmap gets to exit after SIGTERM before it is killed.
 _TERMINATE_GRACE = 5.0
+#: How often the waiting loop looks at Ctrl-C, the stop flag and the deadline.
+_POLL_SECONDS = 0.01
 
 
 def _child_env() -> dict[str, str]:
@@ -470,23 +541,68 @@ class NmapRun:
         return parse_xml(self.xml)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
-    """Terminate nmap and collect whatever it wrote; SIGKILL if it does not go quietly."""
+class _Drain(threading.Thread):
+    """Read one pipe of nmap to the end in the background, handing each chunk to ``on_chunk``.
+
+    Reading both pipes in their own threads (rather than ``communicate``) lets the caller watch
+    the XML as nmap writes it — hosts are written as each host group finishes — while the main
+    thread stays free to notice Ctrl-C, a stop request or the deadline.
+    """
+
+    def __init__(self, pipe: IO[bytes], on_chunk: Callable[[bytes], None] | None = None) -> None:
+        super().__init__(daemon=True)
+        self._pipe = pipe
+        self._on_chunk = on_chunk
+        self._chunks: list[bytes] = []
+        self.callback_error: BaseException | None = None
+
+    def run(self) -> None:
+        fd = self._pipe.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self._chunks.append(chunk)
+            if self._on_chunk is not None and self.callback_error is None:
+                try:
+                    self._on_chunk(chunk)
+                except Exception as exc:  # noqa: BLE001 - a broken progress display must not lose the scan
+                    self.callback_error = exc
+        self._pipe.close()
+
+    def data(self) -> bytes:
+        return b"".join(self._chunks)
+
+
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    """Ask nmap to stop (SIGTERM, so it can flush), then SIGKILL if it does not go quietly."""
+    if proc.poll() is None:
+        proc.terminate()
     try:
-        if proc.poll() is None:
-            proc.terminate()
-        return proc.communicate(timeout=_TERMINATE_GRACE)
-    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        proc.wait(timeout=_TERMINATE_GRACE)
+    except subprocess.TimeoutExpired:
         proc.kill()
-        return proc.communicate()
+        proc.wait()
 
 
-def run_nmap(argv: list[str], *, timeout: float | None = None) -> NmapRun:
+def run_nmap(
+    argv: list[str],
+    *,
+    timeout: float | None = None,
+    on_output: Callable[[bytes], None] | None = None,
+    stop: threading.Event | None = None,
+) -> NmapRun:
     """Run nmap (no shell) and capture its XML on stdout, its stderr and its timing.
 
     Ctrl-C during the scan terminates nmap and *returns* (``interrupted=True``) instead of
-    raising, so the caller can store the partial XML as an incomplete scan. ``timeout`` (seconds)
-    does the same with ``timed_out=True``. A missing nmap raises :class:`ScanError`.
+    raising, so the caller can store the partial XML as an incomplete scan; setting ``stop``
+    (from another thread) does the same. ``timeout`` (seconds) ends the run with
+    ``timed_out=True``. ``on_output`` receives stdout chunks as nmap writes them (for progress
+    display; it runs in a reader thread and its errors are ignored). A missing nmap raises
+    :class:`ScanError`.
     """
     if isinstance(argv, str) or not argv or not all(isinstance(a, str) and "\x00" not in a for a in argv):
         raise ScanError("Lệnh nmap không hợp lệ", en="Invalid nmap command line")
@@ -506,20 +622,44 @@ def run_nmap(argv: list[str], *, timeout: float | None = None) -> NmapRun:
         )
     except OSError as exc:
         raise _missing(program, exc) from exc
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = _Drain(proc.stdout, on_output), _Drain(proc.stderr)
+    out.start()
+    err.start()
+    deadline = None if timeout is None else time.monotonic() + timeout
     interrupted = timed_out = False
     try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        out, err = _stop(proc)
+        while True:
+            wait = _POLL_SECONDS
+            if deadline is not None:
+                wait = min(wait, max(0.0, deadline - time.monotonic()))
+            try:
+                proc.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if stop is not None and stop.is_set():
+                interrupted = True
+                _terminate(proc)
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                timed_out = True
+                _terminate(proc)
+                break
     except KeyboardInterrupt:
         interrupted = True
-        out, err = _stop(proc)
+        try:
+            _terminate(proc)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting politely
+            proc.kill()
+            proc.wait()
+    out.join()
+    err.join()
     finished = datetime.now(UTC)
     return NmapRun(
         argv=argv,
-        xml=out,
-        stderr=err.decode("utf-8", "replace"),
+        xml=out.data(),
+        stderr=err.data().decode("utf-8", "replace"),
         returncode=proc.returncode if proc.returncode is not None else -1,
         started=started,
         finished=finished,
@@ -650,6 +790,8 @@ class ScanResult:
     complete: bool = False
     error: str | None = None
     hosts: list[HostResult] = field(default_factory=list)
+    #: The TCP port list nmap says it scanned (``<scaninfo services=…>``), when the file has it.
+    scanned_ports: str | None = None
 
     def host_map(self) -> dict[str, HostResult]:
         """Hosts keyed by address (a later element for the same address wins)."""
@@ -840,6 +982,8 @@ class HostStream(Iterator[HostResult]):
                         root.clear()
                         yield host
                         continue
+                    if elem.tag == "scaninfo" and elem.get("protocol") == "tcp":
+                        result.scanned_ports = _cap(elem.get("services"))
                     if elem.tag == "runstats":
                         finished = elem.find("finished")
                         if finished is not None:
