@@ -445,15 +445,32 @@ def _keyed(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], list[di
     return out
 
 
-def _latest_scan(ws: Workspace, agency: str, system: str | None, as_of: dt.date) -> dict[str, Any] | None:
-    """The newest scan started on or before ``as_of`` that covered ``system`` (or any system)."""
-    sql = "select id, status, started, finished from scans where agency = ? and date(started) <= ?"
+def latest_scan(ws: Workspace, agency: str, system: str | None, as_of: dt.date) -> dict[str, Any] | None:
+    """The newest scan command (batch) started on or before ``as_of`` that covered ``system``.
+
+    One ``scan`` command may run several nmap processes (IPv4 and IPv6 apart, ``--jobs``); their
+    rows share a ``batch``. The batch counts as one observation: complete only if every row is,
+    fresh until the earliest ``fresh_until`` of its rows.
+    """
+    where = "agency = ? and date(started) <= ?"
     params: list[Any] = [agency, as_of.isoformat()]
     if system is not None:
-        sql += " and (system = ? or system = '') and id in (select scan_id from scan_hosts where system = ?)"
+        where += " and (system = ? or system = '') and id in (select scan_id from scan_hosts where system = ?)"
         params += [system, system]
-    row = ws.db.execute(sql + " order by started desc, id desc limit 1", params).fetchone()
-    return None if row is None else {"id": row[0], "status": row[1], "started": row[2], "finished": row[3]}
+    newest = ws.db.execute(f"select coalesce(batch, id) from scans where {where} order by started desc, id desc"
+                           " limit 1", params).fetchone()
+    if newest is None:
+        return None
+    rows = ws.db.execute(
+        f"select id, status, started, finished, fresh_until from scans where {where} and coalesce(batch, id) = ?"
+        " order by id", [*params, newest[0]]).fetchall()
+    return {
+        "ids": [r[0] for r in rows], "id": ", #".join(str(r[0]) for r in rows),
+        "status": "complete" if all(r[1] == "complete" for r in rows) else
+        next(r[1] for r in rows if r[1] != "complete"),
+        "started": min(r[2] for r in rows), "finished": max((r[3] or "") for r in rows) or None,
+        "fresh_until": min((r[4] for r in rows if r[4]), default=None),
+    }
 
 
 def _load_context(ws: Workspace, agency: str, as_of: dt.date, variables: dict[str, Any]) -> _Context:
@@ -473,13 +490,14 @@ def _load_context(ws: Workspace, agency: str, as_of: dt.date, variables: dict[st
     scans: dict[str, dict[str, Any] | None] = {}
     findings: dict[str, list[dict[str, Any]]] = {}
     for code in ["", *(s["code"] for s in systems)]:
-        scan = _latest_scan(ws, agency, code or None, as_of)
+        scan = latest_scan(ws, agency, code or None, as_of)
         scans[code] = scan
         if scan is None:
             continue
-        sql, params = "select * from findings where scan_id = ?", [scan["id"]]
+        marks = ",".join("?" * len(scan["ids"]))
+        sql, params = f"select * from findings where scan_id in ({marks})", list(scan["ids"])
         if code:
-            sql, params = sql + " and system = ?", [scan["id"], code]
+            sql, params = sql + " and system = ?", [*params, code]
         findings[code] = list(ws.db.query(sql + " order by id", params))
     host_counts = {r[0]: r[1] for r in ws.db.execute(
         "select system_id, count(*) from hosts group by system_id").fetchall()}
@@ -740,7 +758,8 @@ def _apply_scan(ctx: _Context, system: str | None, result: Result) -> None:
         return
     started = dt.date.fromisoformat(scan["started"][:10])
     age = (ctx.as_of - started).days
-    if age > max_age:
+    expired = scan["fresh_until"] is not None and ctx.as_of.isoformat() > scan["fresh_until"][:10]
+    if age > max_age or expired:
         result.reasons.append(f"kết quả quét ngày {started} đã cũ hơn {max_age} ngày, không còn giá trị chứng minh"
                               f" / the scan of {started} is older than {max_age} days")
         if strict and result.status is Status.PASS:
@@ -761,9 +780,10 @@ def _apply_scan(ctx: _Context, system: str | None, result: Result) -> None:
         result.reasons.append(f"lần quét #{scan['id']} không hoàn tất ({scan['status']}): chưa kiểm chứng đầy đủ")
         if result.status is Status.PASS:
             result.status = Status.NOT_ASSESSED
-    sql, params = "select address from scan_hosts where scan_id = ? and state = 'unknown'", [scan["id"]]
+    marks = ",".join("?" * len(scan["ids"]))
+    sql, params = f"select address from scan_hosts where scan_id in ({marks}) and state = 'unknown'", list(scan["ids"])
     if system is not None:
-        sql, params = sql + " and system = ?", [scan["id"], system]
+        sql, params = sql + " and system = ?", [*params, system]
     unknown = ctx.ws.db.execute(sql, params).fetchall()
     if unknown:
         addresses = ", ".join(r[0] for r in unknown)

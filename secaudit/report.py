@@ -228,14 +228,14 @@ def build_report(
             "suggested_level": _suggest_level(system, as_of, lang),
             "hosts": [{"address": h.address, "ports": [p.port for p in h.ports], "public_web": h.public_web}
                       for h in system.hosts],
-            "scan_id": current.get(system.code),
+            "scan_id": current[system.code][0] if system.code in current else None,
             "results": results,
             "not_applicable": sum(1 for r in per_system.get(system.code, [])
                                   if r.status is assess.Status.NOT_APPLICABLE),
         })
 
     scans = []
-    current_ids = set(current.values())
+    current_ids = {scan_id for ids in current.values() for scan_id in ids}
     for s in sorted(scans_all, key=lambda s: (s["started"], s["id"])):
         scans.append({
             "id": s["id"], "system": s["system"] or None, "profile": s["profile"], "status": s["status"],
@@ -308,25 +308,27 @@ def _level_table(systems: list[Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _current_scans(ws: Workspace, agency: str, systems: list[str], as_of: dt.date) -> dict[str, int]:
-    """For each system, the newest scan on or before ``as_of`` that covered it (the one the assessment uses)."""
-    out: dict[str, int] = {}
+def _current_scans(ws: Workspace, agency: str, systems: list[str], as_of: dt.date) -> dict[str, list[int]]:
+    """For each system, the scans of the newest scan command on or before ``as_of`` that covered it.
+
+    The same choice as the assessment makes (``assess.latest_scan``), so the report shows the
+    observations the statuses were judged on.
+    """
+    out: dict[str, list[int]] = {}
     for code in systems:
-        row = ws.db.execute(
-            "select id from scans where agency = ? and (system = ? or system = '')"
-            " and id in (select scan_id from scan_hosts where system = ?) and date(started) <= ?"
-            " order by started desc, id desc limit 1", [agency, code, code, as_of.isoformat()]).fetchone()
-        if row is not None:
-            out[code] = int(row[0])
+        latest = assess.latest_scan(ws, agency, code, as_of)
+        if latest is not None:
+            out[code] = list(latest["ids"])
     return out
 
 
-def _open_findings(ws: Workspace, current: dict[str, int]) -> list[dict[str, Any]]:
+def _open_findings(ws: Workspace, current: dict[str, list[int]]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for code, scan_id in current.items():
+    for code, scan_ids in current.items():
+        marks = ",".join("?" * len(scan_ids))
         for f in ws.db.query(
             "select scan_id, system, address, port, rule, severity, checklist, item, title, detail from findings"
-            " where scan_id = ? and system = ? order by id", [scan_id, code]):
+            f" where scan_id in ({marks}) and system = ? order by id", [*scan_ids, code]):
             rows.append(dict(f))
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     rows.sort(key=lambda f: (rank.get(f["severity"], 9), f["system"], f["address"], f["port"] or 0, f["rule"],

@@ -67,7 +67,7 @@ def test_every_condition_names_a_known_attribute_the_evaluator_can_read(example_
     agency = next(example_ws.db.query("select * from agencies where code = 'so-khcn'"))
     systems = list(example_ws.db.query("select * from systems where agency = 'so-khcn' order by position"))
     agency_lookup = assess._agency_lookup(agency, systems)
-    system_lookup = assess._system_lookup(agency_lookup, systems[0], True)
+    system_lookup = assess._system_lookup(agency_lookup, systems[0], True, dt.date(2026, 9, 1))
     for attr in conditions.ATTRIBUTES:
         system_lookup(attr)  # raises KeyError on an attribute the evaluator does not know
     assert system_lookup("system.critical") is True and system_lookup("agency.private_data_centre") is True
