@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check secaudit tests examples bench
+.venv/bin/mypy secaudit
 .venv/bin/pytest -q "$@"

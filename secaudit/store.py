@@ -35,8 +35,8 @@ DEFAULT_MAX_EVIDENCE_BYTES = 200 * 1024 * 1024
 
 def _schema_v1(db: sqlite_utils.Database) -> None:
     """The first schema: inventory, evidence, answers, waivers, scans, findings, audit log."""
-    db["meta"].create({"key": str, "value": str}, pk="key")
-    db["agencies"].create(
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+    db.table("agencies").create(
         {
             "code": str, "name": str, "kind": str, "parent": str, "province": str, "place": str,
             "symbol": str, "private_data_centre": int, "security_contact": str, "signer": str,
@@ -44,7 +44,7 @@ def _schema_v1(db: sqlite_utils.Database) -> None:
         },
         pk="code", not_null={"name", "kind"},
     )
-    db["systems"].create(
+    db.table("systems").create(
         {
             "id": int, "agency": str, "code": str, "name": str, "purpose": str, "sector": str,
             "owner": str, "operator": str, "critical": int, "restricted_sector": str,
@@ -58,16 +58,16 @@ def _schema_v1(db: sqlite_utils.Database) -> None:
         },
         pk="id", not_null={"agency", "code", "name"}, foreign_keys=[("agency", "agencies", "code")],
     )
-    db["systems"].create_index(["agency", "code"], unique=True)
-    db["hosts"].create(
+    db.table("systems").create_index(["agency", "code"], unique=True)
+    db.table("hosts").create(
         {"id": int, "system_id": int, "address": str, "ports": str, "public_web": int, "note": str, "position": int},
         pk="id", not_null={"system_id", "address"}, foreign_keys=[("system_id", "systems", "id")],
     )
-    db["hosts"].create_index(["system_id"])
-    db["evidence"].create(
+    db.table("hosts").create_index(["system_id"])
+    db.table("evidence").create(
         {"sha256": str, "size": int, "media_type": str, "stored_at": str}, pk="sha256", not_null={"size"}
     )
-    db["evidence_refs"].create(
+    db.table("evidence_refs").create(
         {
             "id": int, "sha256": str, "original_name": str, "agency": str, "system": str,
             "checklist": str, "item": str, "kind": str, "effective": str, "expires": str,
@@ -75,8 +75,8 @@ def _schema_v1(db: sqlite_utils.Database) -> None:
         },
         pk="id", not_null={"sha256"}, foreign_keys=[("sha256", "evidence", "sha256")],
     )
-    db["evidence_refs"].create_index(["agency", "system"])
-    db["answers"].create(
+    db.table("evidence_refs").create_index(["agency", "system"])
+    db.table("answers").create(
         {
             "id": int, "agency": str, "system": str, "checklist": str, "item": str, "status": str,
             "note": str, "evidence": str, "answered_at": str, "actor": str,
@@ -84,8 +84,8 @@ def _schema_v1(db: sqlite_utils.Database) -> None:
         pk="id", not_null={"agency", "system", "checklist", "item", "status"},
         foreign_keys=[("agency", "agencies", "code")],
     )
-    db["answers"].create_index(["agency", "system", "checklist", "item"], unique=True)
-    db["waivers"].create(
+    db.table("answers").create_index(["agency", "system", "checklist", "item"], unique=True)
+    db.table("waivers").create(
         {
             "id": int, "agency": str, "system": str, "checklist": str, "item": str, "reason": str,
             "approved_by": str, "until": str, "created_at": str, "actor": str,
@@ -93,7 +93,7 @@ def _schema_v1(db: sqlite_utils.Database) -> None:
         pk="id", not_null={"agency", "system", "checklist", "item", "reason", "approved_by", "until"},
         foreign_keys=[("agency", "agencies", "code")],
     )
-    db["scans"].create(
+    db.table("scans").create(
         {
             "id": int, "agency": str, "system": str, "profile": str, "status": str, "started": str,
             "finished": str, "argv": str, "nmap_version": str, "operator": str, "xml_sha256": str,
@@ -101,12 +101,12 @@ def _schema_v1(db: sqlite_utils.Database) -> None:
         },
         pk="id", not_null={"agency", "status", "started"},
     )
-    db["scan_hosts"].create(
+    db.table("scan_hosts").create(
         {"id": int, "scan_id": int, "system": str, "address": str, "declared": int, "state": str, "reason": str},
         pk="id", not_null={"scan_id", "address", "state"}, foreign_keys=[("scan_id", "scans", "id")],
     )
-    db["scan_hosts"].create_index(["scan_id"])
-    db["scan_ports"].create(
+    db.table("scan_hosts").create_index(["scan_id"])
+    db.table("scan_ports").create(
         {
             "id": int, "scan_host_id": int, "port": int, "protocol": str, "state": str,
             "service": str, "product": str, "version": str, "tunnel": str, "scripts": str,
@@ -114,16 +114,16 @@ def _schema_v1(db: sqlite_utils.Database) -> None:
         pk="id", not_null={"scan_host_id", "port", "protocol", "state"},
         foreign_keys=[("scan_host_id", "scan_hosts", "id")],
     )
-    db["scan_ports"].create_index(["scan_host_id"])
-    db["findings"].create(
+    db.table("scan_ports").create_index(["scan_host_id"])
+    db.table("findings").create(
         {
             "id": int, "scan_id": int, "agency": str, "system": str, "address": str, "port": int,
             "rule": str, "severity": str, "checklist": str, "item": str, "title": str, "detail": str,
         },
         pk="id", not_null={"scan_id", "agency", "rule", "severity"}, foreign_keys=[("scan_id", "scans", "id")],
     )
-    db["findings"].create_index(["agency", "system"])
-    db["log"].create(
+    db.table("findings").create_index(["agency", "system"])
+    db.table("log").create(
         {
             "seq": int, "ts": str, "actor": str, "action": str, "agency": str, "subject": str,
             "detail": str, "prev_hash": str, "hash": str,
@@ -217,7 +217,7 @@ class Workspace:
                 if self.schema_version() >= version:  # another process upgraded it while we waited
                     continue
                 upgrade(self.db)
-                self.db["meta"].upsert({"key": "schema_version", "value": str(version)}, pk="key")
+                self.db.table("meta").upsert({"key": "schema_version", "value": str(version)}, pk="key")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
