@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fresh Debian machine -> installed secaudit -> the whole test suite (pytest), then ruff.
+# Fresh Debian machine -> installed secaudit -> ruff, mypy, then the whole test suite (pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
