@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import EXIT_ERROR, EXIT_NOT_MET, EXIT_USAGE, InputError, SecauditError
+from ..errors import EXIT_ERROR, EXIT_NOT_MET, EXIT_USAGE, SecauditError
 
 F = Callable[..., Any]
 
@@ -187,4 +187,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     return rc if isinstance(rc, int) else 0
 
 
-__all__ = ["InputError", "cli", "main"]
+__all__ = ["cli", "main"]
