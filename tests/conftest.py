@@ -7,6 +7,7 @@ Tests use real parts: a real SQLite workspace in a temp folder, the real example
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,3 +64,25 @@ def example_ws(tmp_path: Path) -> Iterator[Workspace]:
 
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+@dataclass
+class MarkerBinary:
+    """An executable standing in for nmap that only records that it was started."""
+
+    path: Path
+    marker: Path
+
+    @property
+    def ran(self) -> bool:
+        return self.marker.exists()
+
+
+@pytest.fixture
+def marker_binary(tmp_path: Path) -> MarkerBinary:
+    """A real executable that writes a marker file when run: proof that nothing was launched."""
+    marker = tmp_path / "nmap-was-run"
+    script = tmp_path / "fake-nmap"
+    script.write_text(f"#!/bin/sh\necho \"$@\" > '{marker}'\n", encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return MarkerBinary(script, marker)

@@ -528,16 +528,16 @@ def test_scope_adds_authorised_undeclared_hosts(ws: Workspace, tmp_path: Path) -
     ({"unknown_key": 1}, ValidationError),
     ({"authorised_by": ""}, ValidationError),
 ], ids=["expired", "not-yet-valid", "other-agency", "too-wide", "unknown-key", "no-authoriser"])
-def test_bad_scope_refused_and_nothing_written(ws: Workspace, tmp_path: Path, marker_nmap, kwargs: dict[str, Any],
+def test_bad_scope_refused_and_nothing_written(ws: Workspace, tmp_path: Path, marker_binary, kwargs: dict[str, Any],
                                                error: type[Exception]) -> None:
     import_inventory(ws, SCOPE_AGENCY, tmp_path, "pham-vi-co-quan.yaml")
     targets = kwargs.pop("targets_override", ["127.0.70.52/30"])
     scope = write_scope(tmp_path, targets, **kwargs)
     before = counts(ws)
     with pytest.raises(error) as info:
-        scan.scan_agency(ws, "co-quan-pham-vi", actor="pytest", scope_file=scope, nmap_binary=str(marker_nmap.path))
+        scan.scan_agency(ws, "co-quan-pham-vi", actor="pytest", scope_file=scope, nmap_binary=str(marker_binary.path))
     assert str(scope) in info.value.diagnostics() and ":" in (info.value.where or info.value.diagnostics())
-    assert counts(ws) == before and not marker_nmap.ran
+    assert counts(ws) == before and not marker_binary.ran
 
 
 def test_wide_scope_needs_allow_large() -> None:
@@ -556,7 +556,7 @@ def test_wide_scope_needs_allow_large() -> None:
         path.unlink()
 
 
-def test_wide_declared_range_needs_allow_large(ws: Workspace, tmp_path: Path, marker_nmap) -> None:
+def test_wide_declared_range_needs_allow_large(ws: Workspace, tmp_path: Path, marker_binary) -> None:
     import_inventory(ws, """\
 code: co-quan-dai-rong
 name: Cơ quan thử dải rộng
@@ -565,30 +565,9 @@ systems:
   - {code: mang, name: Mạng, hosts: [{address: 127.0.64.0/20}]}
 """, tmp_path, "dai-rong.yaml")
     with pytest.raises(InvalidTargetError) as info:
-        scan.scan_agency(ws, "co-quan-dai-rong", actor="pytest", nmap_binary=str(marker_nmap.path))
+        scan.scan_agency(ws, "co-quan-dai-rong", actor="pytest", nmap_binary=str(marker_binary.path))
     assert "--allow-large" in info.value.diagnostics() and "co-quan-dai-rong/mang" in (info.value.where or "")
-    assert not marker_nmap.ran
-
-
-@dataclass
-class Marker:
-    """A real executable standing in for nmap that records whether it was ever started."""
-
-    path: Path
-    marker: Path
-
-    @property
-    def ran(self) -> bool:
-        return self.marker.exists()
-
-
-@pytest.fixture
-def marker_nmap(tmp_path: Path) -> Marker:
-    marker = tmp_path / "nmap-was-run"
-    script = tmp_path / "fake-nmap"
-    script.write_text(f"#!/bin/sh\ntouch '{marker}'\n", encoding="utf-8")
-    script.chmod(0o755)
-    return Marker(script, marker)
+    assert not marker_binary.ran
 
 
 def _hostile_targets() -> list[str]:
@@ -643,16 +622,16 @@ def test_hostile_profile_options_never_reach_nmap(hostile_ws, tmp_path: Path, op
     assert not marker.exists() and counts(ws) == before
 
 
-def test_syn_scan_only_when_asked_and_root(ws: Workspace, tmp_path: Path, marker_nmap) -> None:
+def test_syn_scan_only_when_asked_and_root(ws: Workspace, tmp_path: Path, marker_binary) -> None:
     import_inventory(ws, SCOPE_AGENCY, tmp_path, "pham-vi-co-quan.yaml")
     profile = write_profile(tmp_path, "80", ["-sS"], name="syn-trong-ho-so")
     with pytest.raises(InvalidTargetError):  # never from a profile, root or not
         scan.scan_agency(ws, "co-quan-pham-vi", profile_id=str(profile), actor="pytest",
-                         nmap_binary=str(marker_nmap.path))
+                         nmap_binary=str(marker_binary.path))
     if os.geteuid() != 0:
         with pytest.raises(InvalidTargetError):
-            scan.scan_agency(ws, "co-quan-pham-vi", actor="pytest", syn=True, nmap_binary=str(marker_nmap.path))
-    assert not marker_nmap.ran
+            scan.scan_agency(ws, "co-quan-pham-vi", actor="pytest", syn=True, nmap_binary=str(marker_binary.path))
+    assert not marker_binary.ran
 
 
 @needs_nmap

@@ -12,7 +12,6 @@ import os
 import random
 import shutil
 import socket
-import stat
 import subprocess
 import threading
 import uuid
@@ -114,28 +113,6 @@ def closed_port() -> Iterator[Callable[[str], int]]:
     yield reserve
     for sock in sockets:
         sock.close()
-
-
-@dataclass
-class MarkerBinary:
-    """An executable standing in for nmap that only records that it was started."""
-
-    path: Path
-    marker: Path
-
-    @property
-    def ran(self) -> bool:
-        return self.marker.exists()
-
-
-@pytest.fixture
-def marker_binary(tmp_path: Path) -> MarkerBinary:
-    """A real executable that writes a marker file when run: proof that nothing was launched."""
-    marker = tmp_path / "nmap-was-run"
-    script = tmp_path / "fake-nmap"
-    script.write_text(f"#!/bin/sh\necho \"$@\" > '{marker}'\n", encoding="utf-8")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return MarkerBinary(script, marker)
 
 
 def _ip(*args: str) -> subprocess.CompletedProcess[str]:
