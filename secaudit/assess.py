@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic import ValidationError as PydanticError
 
-from . import auditlog, conditions, yamlio
+from . import auditlog, clock, conditions, yamlio
 from .content import EVIDENCE_KINDS, UNCLASSIFIED, Checklist, Item, Library, ReportingDuty, ResolvedProfile
 from .errors import InputError, NotFoundError, ValidationError
 from .models import Strict
@@ -338,7 +338,7 @@ def record_answer(
     """
     if status not in ANSWER_STATUSES:
         raise InputError(f"Trạng thái không hợp lệ: {status}", en=f"invalid status {status!r}")
-    day = effective or dt.date.today()
+    day = effective or clock.today()
     dated = effective.isoformat() if effective else None
     items = [f if isinstance(f, Evidence) else Evidence(f, kind, None, expires) for f in files]
     hashes = []
@@ -402,13 +402,16 @@ def _agency_lookup(agency: dict[str, Any], systems: list[dict[str, Any]]) -> con
     def lookup(attr: str) -> Any:
         if attr == "agency.kind":
             return agency["kind"]
+        if attr == "agency.role":  # a workspace from before v0008 stores no role: the model default
+            return agency.get("role") or "none"
         if attr == "agency.private_data_centre":
             return None if agency["private_data_centre"] is None else bool(agency["private_data_centre"])
         if attr == "agency.has_critical_system":
+            # no system declared says nothing about which systems the agency runs: unknown, not "no"
             flags = [s["critical"] for s in systems]
             if any(f == 1 for f in flags):
                 return True
-            return None if any(f is None for f in flags) else False
+            return None if not flags or any(f is None for f in flags) else False
         raise KeyError(attr)
 
     return lookup
@@ -753,6 +756,13 @@ def _apply_scan(ctx: _Context, system: str | None, result: Result) -> None:
         if strict and result.status is Status.PASS:
             result.status = Status.FAIL
             result.reasons.append(message)
+        elif result.status is Status.PASS and system is not None and (agency_scan := ctx.scans.get("")) is not None:
+            # the agency was scanned, but never these hosts (declared since): not verified, never "đạt"
+            from .scan import unverified
+
+            gaps = unverified(ctx.ws, ctx.agency["code"], system, list(agency_scan["ids"]), agency_scan["started"])
+            result.reasons += gaps or [f"{message}: chưa kiểm chứng / not verified"]
+            result.status = Status.NOT_ASSESSED
         elif result.status is Status.PASS:
             result.reasons.append(f"cảnh báo: {message}")
         return
@@ -789,6 +799,13 @@ def _apply_scan(ctx: _Context, system: str | None, result: Result) -> None:
         addresses = ", ".join(r[0] for r in unknown)
         result.reasons.append(f"không xác định được trạng thái máy chủ: {addresses} / host state unknown")
         if result.status is Status.PASS:
+            result.status = Status.NOT_ASSESSED
+    if system is not None:
+        from .scan import unverified  # scan reads the inventory and rules; imported late to keep assess light
+
+        gaps = unverified(ctx.ws, ctx.agency["code"], system, list(scan["ids"]), scan["started"])
+        result.reasons += gaps
+        if gaps and result.status is Status.PASS:
             result.status = Status.NOT_ASSESSED
 
 
@@ -951,6 +968,34 @@ def answer_step(
         session.cursor = step.key
         db.execute("update assess_sessions set cursor = ?, answered = ?, updated = ? where id = ?",
                    [step.key, session.answered, now(), session.id])
+
+
+def evaluate_step(
+    ws: Workspace, library: Library, step: Step, *, agency: str, as_of: dt.date, profile: ResolvedProfile,
+) -> Result:
+    """The evaluated state of one step now, by the evaluator itself, so the walk can say whether a
+    saved answer counts without a second copy of the evidence rules."""
+    assessment = evaluate_agency(ws, library, agency, as_of=as_of, profile=profile)
+    rows = assessment.system_results if step.system is not None else assessment.results
+    for result in rows:
+        if (result.checklist, result.item, result.system) == (step.checklist.id, step.item.id, step.system):
+            return result
+    raise NotFoundError(f"Không còn mục {step.key} trong đánh giá", en=f"{step.key} is no longer evaluated")
+
+
+def answer_counts(status: str, result: Result) -> bool:
+    """Whether the evaluation took a recorded answer as given (``dat`` evaluated ĐẠT, and so on)."""
+    return result.status.value == status
+
+
+def default_evidence_kind(item: Item) -> str:
+    """The kind offered first for a file a person attaches: the first document kind the item asks for.
+
+    A scan result is skipped when the item accepts other documents: secaudit's own scans are kept
+    apart, so a file attached by hand is far more often a report or minutes than a scan result.
+    """
+    documents = [k for k in item.evidence.documents if k != "ket-qua-quet"] or list(item.evidence.documents)
+    return documents[0] if documents else UNCLASSIFIED
 
 
 def skip_step(ws: Workspace, session: Session, step: Step) -> None:

@@ -47,7 +47,7 @@ from typing import IO, Any, Literal
 from pydantic import Field
 from pydantic import ValidationError as PydanticError
 
-from . import auditlog, inventory, yamlio
+from . import auditlog, clock, inventory, yamlio
 from .errors import InputError, SecauditError, ValidationError
 from .models import CODE_PATTERN, Agency, Strict
 from .store import Workspace
@@ -58,6 +58,10 @@ MANIFEST = "manifest.json"
 SIGNATURE = "manifest.p7s"
 CHUNK = 1 << 20
 SAMPLE = 64 << 10
+#: How far a bundle's ``created`` may lie after the receiver's clock (two machines' clocks differ a
+#: little); beyond that the bundle claims to come from the future and is refused.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+STAGING_PREFIX = ".import-"
 
 #: Tables exported for an agency, with the query selecting its rows (``:agency`` bound).
 TABLES: dict[str, str] = {
@@ -278,7 +282,7 @@ def export_bundle(
     rows = table_rows(ws, agency)
     log_rows = auditlog.entries(ws, agency)
     head = ws.db.execute("select hash, (select count(*) from log) from log order by seq desc limit 1").fetchone()
-    created = dt.datetime.now(dt.UTC)
+    created = clock.now()
     when = (max(created.year, 1980), created.month, created.day, created.hour, created.minute, created.second)
 
     report_pdf: bytes | None = None
@@ -699,7 +703,9 @@ class _Archive:
         return not info.problems
 
     # -- signature -----------------------------------------------------------------------------------
-    def check_signature(self, trust: list[Path] | None) -> None:
+    def check_signature(self, trust: list[Path] | None, bindings: Any = None) -> None:
+        """Check the manifest's signature: intact, chained to ``trust`` if given, and — with the
+        receiver's ``bindings`` — made with a certificate bound to the agency the bundle speaks for."""
         from . import signing
 
         info = self.info
@@ -728,6 +734,29 @@ class _Archive:
         if not check.ok:
             for problem in check.problems or ["chữ ký không hợp lệ / invalid signature"]:
                 info.problem(SIGNATURE, problem)
+        if bindings is None or info.manifest is None:
+            return
+        code = info.manifest.agency.code
+        refused = bindings.judge(check, code)
+        if refused:
+            info.problem(SIGNATURE, refused)
+        elif check.binding == "unknown" and trust:
+            info.problem(SIGNATURE, f"đã yêu cầu kiểm tra chữ ký (--trust) nhưng chứng thư chưa được gắn với '{code}';"
+                                    f" gắn một lần bằng 'secaudit trust add {code} CERT' / the signing certificate is"
+                                    " not bound to this agency")
+
+    def check_created(self) -> None:
+        """A bundle cannot have been made after the moment it is read (``created`` bounds its rank)."""
+        manifest = self.info.manifest
+        if manifest is None:
+            return
+        created = _aware(manifest.created)
+        now = clock.now()
+        if created > now + CLOCK_SKEW:
+            self.info.problem(MANIFEST, f"thời điểm lập gói {created.isoformat()} muộn hơn thời điểm nhận"
+                                        f" {now.replace(microsecond=0).isoformat()}: gói không thể mới hơn lúc được"
+                                        " nhập (kiểm tra nguồn gốc gói, hoặc đồng hồ máy của cơ quan) / created"
+                                        " after the moment of import")
 
     # -- content ---------------------------------------------------------------------------------
     def read_small(self, name: str) -> bytes:
@@ -785,12 +814,32 @@ def _strict_json(data: bytes) -> Any:
         return out
 
     try:
-        return json.loads(data.decode("utf-8"), object_pairs_hook=pairs,
-                          parse_constant=lambda c: (_ for _ in ()).throw(InputError(f"giá trị JSON lạ {c}")))
+        doc = json.loads(data.decode("utf-8"), object_pairs_hook=pairs,
+                         parse_constant=lambda c: (_ for _ in ()).throw(InputError(f"giá trị JSON lạ {c}")))
     except UnicodeDecodeError as exc:
         raise InputError("không phải UTF-8 / not UTF-8") from exc
     except json.JSONDecodeError as exc:
         raise InputError(f"JSON không hợp lệ (dòng {exc.lineno}) / invalid JSON: {exc.msg}") from exc
+    except RecursionError as exc:  # json's decoder recurses once per nesting level
+        raise InputError(f"JSON lồng quá sâu (quá {MAX_JSON_DEPTH} cấp) / JSON nested too deeply") from exc
+    return _check_depth(doc)
+
+
+#: No manifest or table nests deeper than a few levels; deeper is an attack on recursive readers.
+MAX_JSON_DEPTH = 32
+
+
+def _check_depth(doc: Any) -> Any:
+    """Refuse nesting deeper than MAX_JSON_DEPTH (walked without recursion) before anything recurses into it."""
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise InputError(f"JSON lồng quá sâu (quá {MAX_JSON_DEPTH} cấp) / JSON nested too deeply")
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return doc
 
 
 # -- reading: content -------------------------------------------------------------------------------
@@ -905,12 +954,18 @@ def agency_from_yaml(text: str, where: str) -> Agency:
         raise
 
 
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """``created`` as an aware UTC instant (a manifest without an offset is read as UTC)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
 @contextlib.contextmanager
-def _opened(path: Path, limits: Limits, trust: list[Path] | None) -> Iterator[_Archive]:
+def _opened(path: Path, limits: Limits, trust: list[Path] | None, bindings: Any = None) -> Iterator[_Archive]:
     archive = _Archive(path, limits)
     try:
         if archive.open_structure() and archive.read_manifest():
-            archive.check_signature(trust)
+            archive.check_created()
+            archive.check_signature(trust, bindings)
         yield archive
     finally:
         archive.close()
@@ -928,10 +983,13 @@ def _stream_all(archive: _Archive, sink_for: Callable[[MemberInfo], Callable[[by
     return documents
 
 
-def verify_bundle(path: Path, *, trust: list[Path] | None = None, limits: Limits = Limits()) -> BundleInfo:
+def verify_bundle(path: Path, *, trust: list[Path] | None = None, limits: Limits = Limits(),
+                  bindings: Any = None) -> BundleInfo:
     """Check a bundle completely without writing anything: structure, manifest, every hash,
-    the log extract, the inventory, cross-references, and the signature (against ``trust``)."""
-    with _opened(Path(path), limits, trust) as archive:
+    the log extract, the inventory, cross-references, the creation time against the clock, and
+    the signature (against ``trust``, and against the receiver's agency ↔ certificate ``bindings``
+    when given: ``signing.load_bindings``)."""
+    with _opened(Path(path), limits, trust, bindings) as archive:
         if archive.info.manifest is not None and not archive.info.problems:
             documents = _stream_all(archive, lambda m: None)
             if not archive.info.problems:
@@ -942,26 +1000,73 @@ def verify_bundle(path: Path, *, trust: list[Path] | None = None, limits: Limits
 # -- import -----------------------------------------------------------------------------------------
 @dataclass
 class ImportResult:
-    """What ``import_bundle`` did; ``duplicate`` means the same bundle was already imported."""
+    """What ``import_bundle`` did; ``duplicate`` means the same bundle was already imported.
+
+    ``inventory`` is the decision about the agency's inventory (``submissions.INVENTORY_STATES``);
+    ``scope`` says what became of changes to the declared hosts — the receiver's scan scope:
+    ``none`` (no change), ``pending`` (shown in ``host_changes``, waiting for
+    ``secaudit submissions accept``) or ``applied-signed`` (signed with a certificate bound to the
+    agency whose policy applies them).
+    """
 
     submission_id: int
     agency: str
     manifest_sha256: str
     duplicate: bool
-    inventory: str  # applied-new | applied-update | kept-own | kept-edited | kept-newer | unchanged
+    inventory: str
     supersedes: int | None = None
     counts: dict[str, int] = field(default_factory=dict)
     new_files: int = 0
     signer: str | None = None
+    scope: str = "none"
+    host_changes: list[dict[str, Any]] = field(default_factory=list)
+    binding: str | None = None
+    newer: int | None = None  # a submission already received that was made after this one
+
+
+def _lock_free(fd: int) -> bool:
+    """Take an exclusive lock without waiting; False when another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): the age of the folder decides, see clean_interrupted_imports
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return False
+    return (st.st_dev, st.st_ino) == (os.fstat(fd).st_dev, os.fstat(fd).st_ino)
 
 
 class _Staging:
-    """Blobs of an import, written under ``evidence/.import-*`` and moved in only when all verify."""
+    """Blobs of an import, written under ``evidence/.import-*`` and moved in only when all verify.
+
+    The folder is paired with ``evidence/.import-*.lock``, locked (flock) by the importing process
+    for as long as it lives: a folder whose lock nobody holds belongs to an import that was killed,
+    and ``clean_interrupted_imports`` removes it on the next command. The lock file is created and
+    locked before the folder exists and removed after it is gone, so a live folder always has one.
+    """
 
     def __init__(self, ws: Workspace) -> None:
         ws.evidence_dir.mkdir(parents=True, exist_ok=True)
         self.ws = ws
-        self.dir = Path(tempfile.mkdtemp(dir=ws.evidence_dir, prefix=".import-"))
+        while True:
+            fd, lock_name = tempfile.mkstemp(dir=ws.evidence_dir, prefix=STAGING_PREFIX, suffix=".lock")
+            lock = Path(lock_name)
+            if _lock_free(fd) and _same_file(lock, fd):
+                break
+            os.close(fd)  # a cleaner removed it between creation and lock: take another
+        self._lock_fd = fd
+        self._lock_path = lock
+        self.dir = lock.with_suffix("")
+        self.dir.mkdir()
         self.files: dict[str, Path] = {}
         self._out: IO[bytes] | None = None
 
@@ -1003,6 +1108,55 @@ class _Staging:
             self._out.close()
             self._out = None
         shutil.rmtree(self.dir, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            self._lock_path.unlink()
+        os.close(self._lock_fd)
+
+
+def clean_interrupted_imports(ws: Workspace, *, stale_after: dt.timedelta = dt.timedelta(hours=24)) -> list[str]:
+    """Remove the staging folders of imports that were killed (their lock is held by no process).
+
+    Nothing in a staging folder was ever referenced: blobs reach the store only by a rename after
+    every member verified, and rows only in the transaction that follows. So removing the folder
+    is all the recovery there is. Returns the names removed; a live import's folder is left alone.
+    """
+    removed: list[str] = []
+    try:
+        entries = [p for p in ws.evidence_dir.iterdir() if p.name.startswith(STAGING_PREFIX)]
+    except OSError:
+        return removed
+    locks = {p for p in entries if p.name.endswith(".lock")}
+    try:
+        import fcntl  # noqa: F401
+        has_flock = True
+    except ImportError:
+        has_flock = False
+    for lock in sorted(locks):
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            old = clock.now().timestamp() - os.fstat(fd).st_mtime > stale_after.total_seconds()
+            if (has_flock or old) and _lock_free(fd) and _same_file(lock, fd):
+                folder = lock.with_suffix("")
+                shutil.rmtree(folder, ignore_errors=True)
+                if not folder.exists():
+                    lock.unlink()
+                    removed.append(folder.name)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    for folder in sorted(p for p in entries if p not in locks and p.is_dir()):
+        if folder.with_name(folder.name + ".lock").exists():
+            continue
+        # A folder without its lock: left by a secaudit from before the lock, or by a cleaner stopped
+        # between removing the folder and the lock; either way no live import owns it.
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            removed.append(folder.name)
+    return removed
 
 
 def import_bundle(
@@ -1010,15 +1164,20 @@ def import_bundle(
 ) -> ImportResult:
     """Import a bundle as a new submission: all or nothing, idempotent, never touching own data.
 
-    Everything is verified before anything is written. Blobs are staged and moved into the store
-    only when every member checks out; the rows then land in one transaction. The receiver's own
-    answers, waivers, evidence references and scans are never written; the agency's inventory is
-    applied only where the receiver has none of its own or kept the one the agency sent last.
+    Everything is verified before anything is written, including that the bundle was not made
+    after this moment and, when signed, that its certificate is not bound to another agency (the
+    receiver's ``trusted_certs``). Blobs are staged and moved into the store only when every
+    member checks out; the rows then land in one transaction. The receiver's own answers, waivers,
+    evidence references and scans are never written, and the agency's declared hosts — what the
+    receiver scans — change only by the inspector's acceptance or the signed-bundle policy
+    (``submissions.record``).
     """
-    from . import submissions
+    from . import signing, submissions
 
     path = Path(path)
-    with _opened(path, limits, trust) as archive:
+    clean_interrupted_imports(ws)
+    bindings = signing.load_bindings(ws)
+    with _opened(path, limits, trust, bindings) as archive:
         info = archive.info
         if info.problems or info.manifest is None:
             raise BundleError(info.problems or [(str(path), "gói không hợp lệ / invalid bundle")])
@@ -1043,14 +1202,17 @@ def import_bundle(
             new_files = staging.commit_files()
         finally:
             staging.discard()
-        signer = info.signature.signer if info.signature is not None else None
-        result = submissions.record(ws, info, contents, file_name=path.name, actor=actor, signer=signer)
+        check = info.signature
+        signer = check.signer if check is not None else None
+        auto = check is not None and check.binding == "bound" and check.fingerprint in bindings.auto
+        result = submissions.record(ws, info, contents, file_name=path.name, actor=actor, signer=signer,
+                                    auto_apply=auto)
         result.new_files = new_files
         return result
 
 
 __all__ = [
     "FORMAT", "FORMAT_VERSION", "MANIFEST", "SIGNATURE", "BundleError", "BundleInfo", "Contents", "ExportResult",
-    "ImportResult", "Limits", "Manifest", "agency_from_yaml", "export_bundle", "import_bundle", "table_rows",
-    "verify_bundle",
+    "ImportResult", "Limits", "Manifest", "agency_from_yaml", "clean_interrupted_imports", "export_bundle",
+    "import_bundle", "table_rows", "verify_bundle",
 ]

@@ -26,8 +26,9 @@ OPERATORS = ("eq", "ne", "in", "not_in", "gte", "gt", "lte", "lt", "known")
 # Attribute name -> description. A condition naming anything else is rejected when content loads.
 AGENCY_ATTRIBUTES = {
     "agency.kind": "loại cơ quan",
+    "agency.role": "vai trò riêng được văn bản của tỉnh giao (ví dụ so-khcn)",
     "agency.private_data_centre": "có trung tâm dữ liệu dùng riêng",
-    "agency.has_critical_system": "có hệ thống thông tin trọng yếu",
+    "agency.has_critical_system": "có hệ thống thông tin trọng yếu (chưa khai hệ thống nào = chưa rõ)",
 }
 SYSTEM_ATTRIBUTES = {
     "system.critical": "hệ thống trọng yếu",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import auditlog
+from . import auditlog, clock
 from .content import EVIDENCE_KINDS, UNCLASSIFIED
 from .errors import InputError, NotFoundError
 from .store import Workspace, now
@@ -59,12 +59,14 @@ def add(
     _check_kind(kind)
     if system and not agency:
         raise InputError("--system cần đi kèm --agency", en="--system needs --agency")
+    if item and not agency:  # a link without an agency would back no assessment and appear in no report
+        raise InputError("--item cần đi kèm --agency", en="--item needs --agency")
     if agency:
         ws.require_agency(agency)
     if agency and system:
         ws.system_id(agency, system)
     checklist_id, item_id = _item_target(item, system) if item else (None, None)
-    effective = effective or dt.date.today()
+    effective = effective or clock.today()
     if expires is not None and expires < effective:
         raise InputError(f"Ngày hết hiệu lực {expires} trước ngày có hiệu lực {effective}",
                          en="expiry date is before the effective date")
@@ -89,6 +91,13 @@ def add(
         )
     row["size"] = size
     return row
+
+
+def backs(ref: dict[str, Any]) -> str | None:
+    """``checklist:item (system)`` for a reference linked to a requirement, else None."""
+    if not ref.get("item"):
+        return None
+    return f"{ref['checklist']}:{ref['item']}" + (f" ({ref['system']})" if ref.get("system") else "")
 
 
 def list_refs(ws: Workspace, agency: str | None = None, system: str | None = None) -> list[dict[str, Any]]:
@@ -188,6 +197,9 @@ def verify(ws: Workspace) -> VerifyReport:
             report.strays.append(name)
             continue
         if name.startswith(".tmp-"):
+            report.strays.append(rel)
+            continue
+        if rel.startswith(".import-"):  # a bundle import under way (a killed one's is removed on open)
             report.strays.append(rel)
             continue
         report.problems.append((rel, "tệp lạ trong kho minh chứng (tên không khớp nội dung) / unexpected file"))

@@ -23,7 +23,7 @@ from pydantic import ValidationError as PydanticError
 from . import auditlog, fields, yamlio
 from .errors import InputError, NotFoundError, ValidationError
 from .models import Agency, Host, System
-from .store import Workspace, dumps
+from .store import Workspace, dumps, now
 
 _BOOL_FIELDS = {
     "critical", "admin_procedures", "online_service", "conditional_business", "state_secrets",
@@ -177,6 +177,7 @@ def _write_agency(ws: Workspace, agency: Agency) -> None:
         f" on conflict(code) do update set {', '.join(f'{c} = excluded.{c}' for c in cols if c != 'code')}",
         [arow[c] for c in cols],
     )
+    declared = _declared_times(db, agency.code)
     db.execute("delete from hosts where system_id in (select id from systems where agency = ?)", [agency.code])
     keep = {s.code for s in agency.systems}
     gone = [(sid,) for code, sid in existing.items() if code not in keep]
@@ -198,12 +199,30 @@ def _write_agency(ws: Workspace, agency: Agency) -> None:
             )
             sid = cursor.lastrowid
         for hpos, host in enumerate(system.hosts):
-            host_rows.append((sid, host.address, dumps([p.model_dump(mode="json") for p in host.ports]),
-                              int(host.public_web), host.note, hpos))
+            ports = dumps([p.model_dump(mode="json") for p in host.ports])
+            host_rows.append((sid, host.address, ports, int(host.public_web), host.note, hpos,
+                              _declared_at(declared.get((system.code, host.address)), ports)))
     if host_rows:
         db.conn.executemany(
-            "insert into hosts (system_id, address, ports, public_web, note, position) values (?,?,?,?,?,?)", host_rows
+            "insert into hosts (system_id, address, ports, public_web, note, position, declared_at)"
+            " values (?,?,?,?,?,?,?)", host_rows
         )
+
+
+def _declared_times(db: Any, agency: str) -> dict[tuple[str, str], tuple[str | None, str]]:
+    """(system, address) -> (declared_at, ports JSON) of the stored hosts, read before they are rewritten."""
+    return {(code, address): (declared_at, ports) for code, address, declared_at, ports in db.execute(
+        "select s.code, h.address, h.declared_at, h.ports from hosts h join systems s on s.id = h.system_id"
+        " where s.agency = ?", [agency]).fetchall()}
+
+
+def _declared_at(before: tuple[str | None, str] | None, ports: str) -> str:
+    """A host keeps its declaration time unless it is new or declares a port or service it did not."""
+    if before is not None and before[0]:
+        old = {(p.get("port"), p.get("protocol"), p.get("service")) for p in json.loads(before[1] or "[]")}
+        if {(p.get("port"), p.get("protocol"), p.get("service")) for p in json.loads(ports)} <= old:
+            return before[0]
+    return now()
 
 
 def _agency_row(agency: Agency) -> dict[str, Any]:

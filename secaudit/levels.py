@@ -32,7 +32,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 from pydantic import ValidationError as PydanticError
 
-from . import conditions, yamlio
+from . import clock, conditions, yamlio
 from .content import Effective
 from .errors import InputError, NotFoundError, ValidationError
 from .models import (
@@ -41,6 +41,7 @@ from .models import (
     BodyKind,
     DossierState,
     InfraScope,
+    NsConsequence,
     RestrictedSector,
     SecurityHarm,
     Strict,
@@ -61,6 +62,7 @@ _ICS = ("none", "IV", "III", "II", "I", "dac-biet")
 ATTRIBUTES: dict[str, tuple[str, Any]] = {
     "system.online_service": ("cung cấp dịch vụ trực tuyến", "bool"),
     "system.admin_procedures": ("giải quyết thủ tục hành chính", "bool"),
+    "system.public_service_stage": ("mức độ dịch vụ công trực tuyến cao nhất (0 = không có)", (0, 1, 2, 3, 4)),
     "system.conditional_business": ("dịch vụ thuộc ngành, nghề kinh doanh có điều kiện", "bool"),
     "system.users": ("số người sử dụng", "int"),
     "system.data_subjects_basic": ("số chủ thể dữ liệu cá nhân cơ bản", "int"),
@@ -70,6 +72,12 @@ ATTRIBUTES: dict[str, tuple[str, Any]] = {
     "system.industrial_control_grade": ("hệ thống điều khiển công nghiệp: cấp công trình", _ICS),
     "system.infrastructure_scope": ("phạm vi hạ tầng thông tin dùng chung", tuple(s.value for s in InfraScope)),
     "system.national_egov_247": ("HTTT quốc gia phục vụ Chính phủ điện tử, vận hành 24/7", "bool"),
+    "system.runs_247": ("yêu cầu vận hành 24/7, không chấp nhận ngừng ngoài kế hoạch", "bool"),
+    "system.ns_works": ("điều khiển hoặc phục vụ chỉ đạo, điều hành công trình quan trọng liên quan đến ANQG",
+                        "bool"),
+    "system.ns_telecom_works": ("phục vụ công trình viễn thông quan trọng liên quan đến ANQG", "bool"),
+    "system.ns_sector": ("thuộc lĩnh vực tại khoản 2 Điều 9 Luật An ninh mạng", "bool"),
+    "system.ns_consequence": ("hậu quả khi bị sự cố theo Đ16.3.a–g", tuple(c.value for c in NsConsequence)),
     "system.restricted_sector": ("lĩnh vực quân sự, quốc phòng, cơ yếu", tuple(s.value for s in RestrictedSector)),
     "system.private_info": ("xử lý thông tin riêng, thông tin cá nhân (level.private_info)", "bool"),
     "system.security_harm": ("mức tổn hại ANQG khi bị phá hoại (level.security_harm)",
@@ -77,21 +85,22 @@ ATTRIBUTES: dict[str, tuple[str, Any]] = {
     "system.national_data_store": ("lưu trữ tập trung dữ liệu đặc biệt quan trọng (level.national_data_store)",
                                    "bool"),
     "system.international_link": ("hạ tầng quốc gia kết nối với quốc tế (level.international_link)", "bool"),
-    "system.ns_important": ("đáp ứng tiêu chí HTTT quan trọng về ANQG (level.ns_important)", "bool"),
+    "system.ns_important": ("chủ quản khai đáp ứng tiêu chí Đ16, không nêu khoản (level.ns_important)", "bool"),
     "system.assigned_level": ("cấp độ do Thủ tướng quyết định / theo đánh giá rủi ro (level.assigned_level)",
                               (1, 2, 3, 4, 5)),
     "system.assigned_by": ("căn cứ cấp độ ấn định (level.assigned_by)", tuple(s.value for s in AssignedBy)),
 }
-_SYSTEM_FIELDS = ("online_service", "admin_procedures", "conditional_business", "users", "data_subjects_basic",
-                  "data_subjects_sensitive", "state_secrets", "national_security_impact", "industrial_control_grade",
-                  "infrastructure_scope", "national_egov_247", "restricted_sector")
+_SYSTEM_FIELDS = ("online_service", "admin_procedures", "public_service_stage", "conditional_business", "users",
+                  "data_subjects_basic", "data_subjects_sensitive", "state_secrets", "national_security_impact",
+                  "industrial_control_grade", "infrastructure_scope", "national_egov_247", "runs_247", "ns_works",
+                  "ns_telecom_works", "ns_sector", "ns_consequence", "restricted_sector")
 _LEVEL_FIELDS = ("private_info", "security_harm", "national_data_store", "international_link", "ns_important",
                  "assigned_level", "assigned_by")
 _BOOL_ATTRS = {a for a, (_, d) in ATTRIBUTES.items() if d == "bool"}
 _LABEL_SETS = {
     "system.industrial_control_grade": "IcsGrade", "system.infrastructure_scope": "InfraScope",
     "system.restricted_sector": "RestrictedSector", "system.security_harm": "SecurityHarm",
-    "system.assigned_by": "AssignedBy",
+    "system.assigned_by": "AssignedBy", "system.ns_consequence": "NsConsequence",
 }
 
 
@@ -142,6 +151,7 @@ class Authority(Strict):
     ref: str
     levels: list[int]
     sectors: list[RestrictedSector] | None = None
+    ns_important: bool | None = None  # only for systems (not) important to national security (Đ20.4)
     appraise: list[BodyKind]
     approve: list[BodyKind] = Field(default_factory=list)
     approve_by_level: dict[int, list[BodyKind]] = Field(default_factory=dict)
@@ -179,6 +189,18 @@ class Transition(Strict):
     note: str | None = None
 
 
+class KeepsLevel(Strict):
+    """A level set under the old law stays valid; the new measures are due by a date (Luật 116/2025 Đ45.1)."""
+
+    doc: str
+    ref: str
+    decided_before: dt.date
+    rulebook: str
+    measures_due: dt.date
+    quote: str | None = None
+    note: str | None = None
+
+
 class RuleBook(Strict):
     """One regime's level rules."""
 
@@ -197,9 +219,13 @@ class RuleBook(Strict):
     regulation: Citation | None = None
     appraisal_required_from_level: Citation | None = None
     transition: Transition | None = None
+    keeps_level: KeepsLevel | None = None
 
-    def authority_for(self, level: int, sector: str) -> Authority | None:
+    def authority_for(self, level: int, sector: str, ns_important: bool | None = False) -> Authority | None:
+        """The first entry for the level and sector; entries tied to NS importance need it known."""
         for entry in self.authority:
+            if entry.ns_important is not None and entry.ns_important is not ns_important:
+                continue
             if level in entry.levels and (entry.sectors is None or sector in entry.sectors):
                 return entry
         return None
@@ -221,7 +247,8 @@ class Bodies(Strict):
     kinds: list[BodySpec]
 
 
-_DOC_NAMES = {"nd-331-2026": "NĐ 331/2026", "nd-85-2016": "NĐ 85/2016", "tt-12-2022": "TT 12/2022"}
+_DOC_NAMES = {"nd-331-2026": "NĐ 331/2026", "nd-85-2016": "NĐ 85/2016", "tt-12-2022": "TT 12/2022",
+              "luat-116-2025": "Luật 116/2025"}
 
 
 def check_condition(cond: Any, *, path: str) -> None:
@@ -309,6 +336,9 @@ def _load_rules(folder: str) -> RuleSet:
             raise ValidationError(problems, en="level rule file does not validate")
         books[book.id] = book
     for book in books.values():
+        if book.keeps_level and book.keeps_level.rulebook not in books:
+            raise ValidationError([(f"{root / (RULEBOOK_PREFIX + book.id)}.yaml",
+                                    f"keeps_level.rulebook '{book.keeps_level.rulebook}' không tồn tại")])
         if book.transition and book.transition.rulebook not in books:
             raise ValidationError([(f"{root / (RULEBOOK_PREFIX + book.id)}.yaml",
                                     f"transition.rulebook '{book.transition.rulebook}' không tồn tại")])
@@ -485,10 +515,19 @@ def in_transition(facts: Facts, transition: Transition) -> bool | None:
     if live is not None and live < cutoff:
         return False  # already operating before the cut-off: an existing system, no transition
     if start is None:
-        return None if live is not None else False
+        return None  # neither date tells: unknown, not "outside the transition"
     if start >= cutoff:
         return False
     return True
+
+
+def transition_dates_needed(facts: Facts, transition: Transition) -> str:
+    """Which date(s) to declare so that the Đ39.1 transition can be decided (Vietnamese)."""
+    cutoff = f"{transition.construction_before:%d/%m/%Y}"
+    if facts.get("go_live") is None:
+        return (f"khai go_live — ngày đưa vào vận hành; nếu từ {cutoff} trở đi hoặc chưa vận hành thì khai thêm "
+                "level.project_start — ngày bắt đầu đầu tư, xây dựng")
+    return f"khai level.project_start — ngày bắt đầu đầu tư, xây dựng (go_live từ {cutoff} trở đi)"
 
 
 def choose_book(rules: RuleSet, facts: Facts, as_of: dt.date) -> tuple[RuleBook, str | None, bool | None]:
@@ -505,8 +544,8 @@ def choose_book(rules: RuleSet, facts: Facts, as_of: dt.date) -> tuple[RuleBook,
         return old, note, True
     if inside is None and as_of <= tr.approval_due:
         note = (f"Chưa rõ hệ thống có đang đầu tư, xây dựng trước {tr.construction_before:%d/%m/%Y} không "
-                f"(khai level.project_start): nếu có, cấp độ xác định theo {rules.books[tr.rulebook].cite('').strip()}"
-                f" ({book.cite(tr.ref)}).")
+                f"({transition_dates_needed(facts, tr)}): nếu có, cấp độ xác định theo "
+                f"{rules.books[tr.rulebook].cite('').strip()} ({book.cite(tr.ref)}).")
         return book, note, None
     return book, None, inside
 
@@ -590,6 +629,7 @@ class Flag:
     message: str
     en: str
     ref: str | None = None
+    due: dt.date | None = None  # the deadline the flag is about, when it has one
 
     def text(self) -> str:
         return f"[{SEVERITY_LABELS[self.severity]}] {self.message}" + (f" ({self.ref})" if self.ref else "")
@@ -638,6 +678,7 @@ def review(system: System, suggestion: Suggestion, *, as_of: dt.date, rules: Rul
     rules = rules or load_rules()
     lvl = system.level
     flags: list[Flag] = []
+    unverified: list[Rule] = []
     current = suggestion.book
     if lvl.approved is None:
         state = VALUE_LABELS["DossierState"].get(lvl.dossier_state.value, lvl.dossier_state.value)
@@ -661,7 +702,15 @@ def review(system: System, suggestion: Suggestion, *, as_of: dt.date, rules: Rul
                               f"planned approval date {lvl.expected_approval} has passed"))
         flags.extend(_pending_time_limits(system, suggestion, as_of, rules))
     else:
-        flags.extend(_approval_flags(system, suggestion, rules))
+        kept = _kept_level(system, as_of, rules)
+        judged = suggestion
+        if kept is not None and kept.book.id != suggestion.book.id:
+            # the old approval stays valid: judge it by the rules it was made under, not today's
+            judged = suggest(facts_of(system), as_of=as_of, rules=rules, book=kept.book)
+            unverified = [r for r in judged.unverified if r not in suggestion.unverified]
+        flags.extend(_approval_flags(system, judged, rules, kept))
+        if kept is not None:
+            flags.extend(_kept_flags(system, suggestion, judged, kept, as_of))
     flags.extend(_transition_flags(system, suggestion, as_of, rules))
     if suggestion.ns_important:
         flags.append(Flag(
@@ -670,12 +719,13 @@ def review(system: System, suggestion: Suggestion, *, as_of: dt.date, rules: Rul
             "cấp độ 5", "grounds to list as important to national security; level-5 procedure",
             "NĐ 331/2026 Đ16, Đ17, Đ20.4",
         ))
-    if suggestion.unverified:
-        ids = ", ".join(r.id for r in suggestion.unverified)
+    unverified = [*suggestion.unverified, *unverified]
+    if unverified:
+        ids = ", ".join(r.id for r in unverified)
         flags.append(Flag(
             "chua-kiem-chung", "thong-tin",
             f"Kết luận dựa trên tiêu chí chưa kiểm chứng với văn bản gốc ({ids}); nguồn thứ cấp: "
-            f"{'; '.join(sorted({s.split(' — ')[0] for r in suggestion.unverified for s in r.secondary_source}))}",
+            f"{'; '.join(sorted({s.split(' — ')[0] for r in unverified for s in r.secondary_source}))}",
             f"relies on criteria not checked against the official text: {ids}",
         ))
     return flags
@@ -690,18 +740,81 @@ def _why(suggestion: Suggestion) -> str:
     return "; ".join(parts) if parts else "mức tối thiểu"
 
 
-def _approval_flags(system: System, suggestion: Suggestion, rules: RuleSet) -> list[Flag]:
+@dataclass
+class Kept:
+    """An approval made under the old regime that the law keeps valid, and the new measures' deadline."""
+
+    book: RuleBook  # the rule book it was made under
+    ref: str  # the article that keeps it
+    measures_due: dt.date
+    transition: bool  # kept by NĐ 331 Đ39.1 (system under construction), else by Luật 116/2025 Đ45.1
+
+
+def _kept_level(system: System, as_of: dt.date, rules: RuleSet) -> Kept | None:
+    """Whether ``system``'s approval was made under the old regime and stays valid on ``as_of``.
+
+    Luật 116/2025 Đ45.1: a level determined under the old law (decision before the Law's entry into
+    force) is kept. NĐ 331/2026 Đ39.1: a system under construction approved under NĐ 85/2016 within the
+    six months. Either way the new measures are due 12 months after the Law's entry into force.
+    """
+    decided = system.level.decision_date
+    if decided is None:
+        return None
+    facts = facts_of(system)
+    for book in rules.books.values():
+        tr = book.transition
+        if tr is not None and as_of >= tr.construction_before and decided <= tr.approval_due \
+                and in_transition(facts, tr):
+            return Kept(rules.books[tr.rulebook], book.cite(tr.ref), tr.measures_due, True)
+    for book in rules.books.values():
+        keep = book.keeps_level
+        if keep is not None and decided < keep.decided_before <= as_of:
+            return Kept(rules.books[keep.rulebook], book.cite(keep.ref, keep.doc), keep.measures_due, False)
+    return None
+
+
+def _kept_flags(system: System, current: Suggestion, judged: Suggestion, kept: Kept, as_of: dt.date) -> list[Flag]:
+    lvl = system.level
+    assert lvl.approved is not None and lvl.decision_date is not None
+    flags: list[Flag] = []
+    approved = lvl.approved
+    decision = f"QĐ {lvl.decision_number}, ngày {lvl.decision_date:%d/%m/%Y}"
+    if judged is not current and approved >= judged.level and (current.level, current.ceiling) != (approved,) * 2:
+        flags.append(Flag(
+            "giu-cap-do", "thong-tin",
+            f"Cấp độ {approved} phê duyệt theo {kept.book.cite('').strip()} ({decision}) tiếp tục được giữ; tiêu chí "
+            f"{current.book.cite('').strip()} hiện cho cấp độ {current.range_text()} — không phải lỗi",
+            f"level {approved} approved under the old regime is kept; the current criteria give "
+            f"{current.range_text()}", kept.ref,
+        ))
+    if not kept.transition:  # under construction: the Đ39.1 flags below carry the same deadline
+        late = as_of > kept.measures_due
+        flags.append(Flag(
+            "bien-phap-luat-moi", "loi" if late else "canh-bao",
+            f"Cấp độ {approved} xác định theo quy định cũ ({decision}) được giữ; phải bảo đảm điều kiện, tiêu "
+            f"chuẩn, biện pháp bảo vệ an ninh mạng tương ứng với cấp độ {approved} theo Luật An ninh mạng "
+            f"116/2025 (bộ tiêu chí cap-do-nd331) trước hết ngày {kept.measures_due:%d/%m/%Y} (12 tháng kể từ "
+            "ngày Luật có hiệu lực, 01/07/2026)" + (" — đã quá hạn" if late else ""),
+            f"level {approved} kept; the new law's measures for it are due by {kept.measures_due}"
+            + (" — overdue" if late else ""), kept.ref, kept.measures_due,
+        ))
+    return flags
+
+
+def _approval_flags(system: System, suggestion: Suggestion, rules: RuleSet, kept: Kept | None = None) -> list[Flag]:
     lvl = system.level
     assert lvl.approved is not None and lvl.decision_date is not None
     flags: list[Flag] = []
     approved = lvl.approved
     if approved < suggestion.level:
+        ref = "NĐ 331/2026 Đ8.2, Đ25" if suggestion.book.id == "nd331" else None
+        if kept is not None and suggestion.book is kept.book:
+            ref = kept.ref
         flags.append(Flag(
             "thap-hon-tieu-chi", "loi",
             f"Cấp độ được phê duyệt {approved} thấp hơn cấp độ tối thiểu {suggestion.level} theo "
             f"{suggestion.book.cite('').strip()} ({_why(suggestion)}); cần xác định lại cấp độ",
-            f"approved level {approved} is below the minimum level {suggestion.level}",
-            "NĐ 331/2026 Đ8.2, Đ25" if suggestion.book.id == "nd331" else None,
+            f"approved level {approved} is below the minimum level {suggestion.level}", ref,
         ))
     elif approved < suggestion.ceiling:
         attrs = ", ".join(a.attr for a in suggestion.alternatives)
@@ -712,7 +825,7 @@ def _approval_flags(system: System, suggestion: Suggestion, rules: RuleSet) -> l
             f"approved level {approved} may be too low (up to {suggestion.ceiling}); declare {attrs}",
         ))
     book = rules.in_force(lvl.decision_date)
-    flags.extend(_authority_flags(system, book, rules))
+    flags.extend(_authority_flags(system, book, rules, suggestion.ns_important))
     if book.regulation is not None:
         ref = book.cite(book.regulation.ref, book.regulation.doc)
         if lvl.regulation_date is None:
@@ -730,10 +843,10 @@ def _approval_flags(system: System, suggestion: Suggestion, rules: RuleSet) -> l
     return flags
 
 
-def _authority_flags(system: System, book: RuleBook, rules: RuleSet) -> list[Flag]:
+def _authority_flags(system: System, book: RuleBook, rules: RuleSet, ns_important: bool | None = False) -> list[Flag]:
     lvl = system.level
     approved = lvl.approved or 0
-    entry = book.authority_for(approved, system.restricted_sector.value)
+    entry = book.authority_for(approved, system.restricted_sector.value, ns_important)
     if entry is None:
         return []
     flags: list[Flag] = []
@@ -838,13 +951,17 @@ def _transition_flags(system: System, suggestion: Suggestion, as_of: dt.date, ru
         tr = book.transition
         if tr is None or as_of < tr.construction_before:
             continue
-        inside = in_transition(facts_of(system), tr)
+        facts = facts_of(system)
+        inside = in_transition(facts, tr)
         ref = book.cite(tr.ref)
         if inside is None:
-            flags.append(Flag("chuyen-tiep-chua-ro", "canh-bao",
-                              f"Chưa rõ hệ thống có đang đầu tư, xây dựng trước {tr.construction_before:%d/%m/%Y} "
-                              "không (khai level.project_start và go_live) — quyết định thời hạn chuyển tiếp",
-                              "cannot tell whether the transition applies (declare project_start)", ref))
+            if as_of <= tr.measures_due:  # afterwards the transition changes nothing
+                needed = "go_live" if facts.get("go_live") is None else "level.project_start"
+                flags.append(Flag("chuyen-tiep-chua-ro", "canh-bao",
+                                  "Trạng thái chuyển tiếp: chưa rõ — chưa biết hệ thống có đang đầu tư, xây dựng "
+                                  f"trước {tr.construction_before:%d/%m/%Y} không "
+                                  f"({transition_dates_needed(facts, tr)})",
+                                  f"transition state unknown: declare {needed}", ref))
             continue
         if not inside:
             continue
@@ -858,11 +975,13 @@ def _transition_flags(system: System, suggestion: Suggestion, as_of: dt.date, ru
                 + (" — đã quá hạn" if late else ""),
                 f"transition: approval under ND 85/2016 due by {tr.approval_due}", ref,
             ))
+        late = as_of > tr.measures_due
         flags.append(Flag(
-            "chuyen-tiep-bien-phap", "loi" if as_of > tr.measures_due else "thong-tin",
-            f"Phải bảo đảm điều kiện, biện pháp bảo vệ theo cấp độ của NĐ 331/2026 trước hết ngày "
-            f"{tr.measures_due:%d/%m/%Y} (xem bộ tiêu chí cap-do-nd331)",
-            f"transition: NĐ 331 measures due by {tr.measures_due}", ref,
+            "chuyen-tiep-bien-phap", "loi" if late else "canh-bao",
+            f"Phải bảo đảm điều kiện, tiêu chuẩn, biện pháp bảo vệ an ninh mạng tương ứng với cấp độ theo NĐ "
+            f"331/2026 trước hết ngày {tr.measures_due:%d/%m/%Y} (xem bộ tiêu chí cap-do-nd331)"
+            + (" — đã quá hạn" if late else ""),
+            f"transition: NĐ 331 measures due by {tr.measures_due}", ref, tr.measures_due,
         ))
     return flags
 
@@ -940,9 +1059,15 @@ def level_rows(assessed: list[Assessed]) -> list[dict[str, Any]]:
             "decision_date": lvl.decision_date.isoformat() if lvl.decision_date else None,
             "dossier_files": len(a.dossier_files),
             "flags": [f.code for f in a.flags if f.severity != "thong-tin"],
+            "due": _earliest_due(a.flags),
             "errors": a.errors,
         })
     return rows
+
+
+def _earliest_due(flags: list[Flag]) -> str | None:
+    due = min((f.due for f in flags if f.due), default=None)
+    return due.isoformat() if due else None
 
 
 def suggestion_document(a: Assessed) -> dict[str, Any]:
@@ -965,8 +1090,8 @@ def suggestion_document(a: Assessed) -> dict[str, Any]:
             for alt in s.alternatives
         ],
         "unverified_rules": [r.id for r in s.unverified],
-        "flags": [{"code": f.code, "severity": f.severity, "message": f.message, "en": f.en, "ref": f.ref}
-                  for f in a.flags],
+        "flags": [{"code": f.code, "severity": f.severity, "message": f.message, "en": f.en, "ref": f.ref,
+                   "due": f.due.isoformat() if f.due else None} for f in a.flags],
         "approved": a.system.level.approved, "proposed": a.system.level.proposed,
         "dossier_state": a.system.level.dossier_state.value,
     }
@@ -1035,7 +1160,7 @@ def baseline_level(row: Mapping[str, Any], as_of: dt.date | None = None) -> int 
     if approved:
         return int(approved)
     key = tuple(row.get(name) for name in _ROW_KEY)  # cheap: the lookup runs once per item and system
-    return _certain_level(key, as_of or dt.date.today())
+    return _certain_level(key, as_of or clock.today())
 
 
 _ROW_KEY = (*_SYSTEM_FIELDS, *_LEVEL_FIELDS, "go_live", "project_start")

@@ -92,6 +92,17 @@ class AgencyKind(StrEnum):
     OTHER = "khac"
 
 
+class AgencyRole(StrEnum):
+    """A role the province's letters give one named agency beyond its kind (seed 000: who reports).
+
+    The kind says what an agency is (a sở); the role says which one a duty names. Most agencies have
+    none, so ``none`` is the default rather than unknown, as with ``RestrictedSector``.
+    """
+
+    NONE = "none"
+    SCIENCE_TECH = "so-khcn"  # Sở Khoa học và Công nghệ: standing body of the provincial steering committee
+
+
 class RestrictedSector(StrEnum):
     """Sectors excluded from some duties (KH 04 task 2; NĐ 331 Đ33.5): military, defence, cơ yếu."""
 
@@ -144,6 +155,10 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
         "cong-an": "Công an",
         "co-quan-dang": "Cơ quan Đảng",
         "khac": "Khác",
+    },
+    "AgencyRole": {
+        "none": "Không có vai trò riêng",
+        "so-khcn": "Sở Khoa học và Công nghệ (thường trực Ban Chỉ đạo tỉnh)",
     },
     "RestrictedSector": {
         "none": "Không thuộc quân sự, quốc phòng, cơ yếu",
@@ -303,6 +318,31 @@ VALUE_LABELS["SecurityHarm"] = {
 VALUE_LABELS["AssignedBy"] = {"thu-tuong": "Thủ tướng Chính phủ quyết định", "danh-gia-rui-ro": "Đánh giá rủi ro"}
 
 
+class NsConsequence(StrEnum):
+    """The consequence of an incident that makes a system important to national security (NĐ 331 Đ16.3.a–g)."""
+
+    NONE = "khong"
+    A = "a"  # độc lập, chủ quyền, thống nhất, toàn vẹn lãnh thổ; chế độ, Nhà nước
+    B = "b"  # hậu quả nghiêm trọng đến an ninh quốc gia, đối ngoại, khả năng phòng thủ
+    C = "c"  # hậu quả nghiêm trọng đến nền kinh tế quốc dân
+    D = "d"  # thảm họa đối với đời sống con người, môi trường sinh thái
+    DD = "dd"  # hậu quả nghiêm trọng đến công trình xây dựng cấp đặc biệt
+    E = "e"  # hoạch định chủ trương, chính sách thuộc phạm vi bí mật nhà nước
+    G = "g"  # chỉ đạo điều hành trực tiếp của các cơ quan Đảng, Nhà nước ở trung ương
+
+
+VALUE_LABELS["NsConsequence"] = {
+    "khong": "Không gây hậu quả nào tại Đ16.3.a–g",
+    "a": "a) Tác động đến độc lập, chủ quyền, thống nhất, toàn vẹn lãnh thổ, chế độ và Nhà nước",
+    "b": "b) Hậu quả nghiêm trọng đến an ninh quốc gia, đối ngoại, khả năng phòng thủ",
+    "c": "c) Hậu quả nghiêm trọng đến nền kinh tế quốc dân",
+    "d": "d) Thảm họa đối với đời sống con người, môi trường sinh thái",
+    "dd": "đ) Hậu quả nghiêm trọng đến công trình xây dựng cấp đặc biệt",
+    "e": "e) Hậu quả nghiêm trọng đến hoạch định chủ trương, chính sách thuộc bí mật nhà nước",
+    "g": "g) Ảnh hưởng nghiêm trọng đến chỉ đạo điều hành trực tiếp của cơ quan Đảng, Nhà nước ở trung ương",
+}
+
+
 class Level(Strict):
     """Security level (cấp độ) state of a system: proposal, appraisal, approval decision.
 
@@ -412,7 +452,13 @@ class System(Strict):
     )
     admin_procedures: bool | None = Field(
         default=None, title="Phục vụ giải quyết TTHC",
-        description="Handles administrative procedures / online public services (NĐ 331 Đ13)",
+        description="Handles administrative procedures, online or not (NĐ 331 Đ13.2.b); the online public "
+                    "service stage is public_service_stage",
+    )
+    public_service_stage: int | None = Field(
+        default=None, ge=0, le=4, title="Mức độ dịch vụ công trực tuyến cao nhất",
+        description="Highest stage (mức độ 1–4) of the online public services it provides, 0 if none "
+                    "(NĐ 85/2016 regime: stage 3–4 gives level 3)",
     )
     online_service: bool | None = Field(default=None, title="Cung cấp dịch vụ trực tuyến",
                                         description="Provides online services to the public")
@@ -444,7 +490,29 @@ class System(Strict):
     )
     national_egov_247: bool | None = Field(
         default=None, title="Hệ thống CPĐT quốc gia phải vận hành 24/7",
-        description="National e-government system or nationwide infrastructure that must run 24/7",
+        description="National e-government system that must run 24/7 (NĐ 331 Đ14.2, first alternative)",
+    )
+    runs_247: bool | None = Field(
+        default=None, title="Yêu cầu vận hành 24/7, không chấp nhận ngừng ngoài kế hoạch",
+        description="Must run 24/7 and accepts no unplanned stop (NĐ 331 Đ14.2)",
+    )
+    ns_works: bool | None = Field(
+        default=None, title="Phục vụ công trình quan trọng liên quan đến an ninh quốc gia",
+        description="Controls, or serves the direction and operation of, works important to national security "
+                    "(NĐ 331 Đ15.4, Đ16.1)",
+    )
+    ns_telecom_works: bool | None = Field(
+        default=None, title="Phục vụ công trình viễn thông quan trọng liên quan đến ANQG",
+        description="Serves the direction, operation or control of telecom works important to national security "
+                    "(NĐ 331 Đ16.2)",
+    )
+    ns_sector: bool | None = Field(
+        default=None, title="Thuộc lĩnh vực tại khoản 2 Điều 9 Luật An ninh mạng",
+        description="Belongs to a field listed in Luật 116/2025 Đ9.2 (NĐ 331 Đ16.3)",
+    )
+    ns_consequence: NsConsequence | None = Field(
+        default=None, title="Hậu quả khi bị sự cố (Đ16.3.a–g)",
+        description="Consequence of an incident among NĐ 331 Đ16.3.a–g ('khong' if none)",
     )
     hosting: Hosting | None = Field(default=None, title="Nơi đặt hệ thống", description="Where the system is hosted")
     go_live: dt.date | None = Field(default=None, title="Ngày đưa vào vận hành", description="Go-live date")
@@ -462,6 +530,17 @@ class System(Strict):
             seen.add(host.address)
         return hosts
 
+    @model_validator(mode="after")
+    def _public_service_is_online_procedure(self) -> System:
+        # an online public service is an administrative procedure offered online: a stage >= 1 with either
+        # flag declared "no" is a contradiction the level rules would otherwise silently resolve
+        if self.public_service_stage and (self.admin_procedures is False or self.online_service is False):
+            raise ValueError(
+                "public_service_stage ≥ 1 (có dịch vụ công trực tuyến) mâu thuẫn với admin_procedures/online_service"
+                " = không / an online public service needs admin_procedures and online_service not false"
+            )
+        return self
+
 
 class Agency(Strict):
     """An agency (cơ quan, đơn vị) and the systems it owns or operates."""
@@ -469,6 +548,10 @@ class Agency(Strict):
     code: Code = Field(title="Mã cơ quan", description="Short code of the agency (a-z, 0-9, -, _)")
     name: Text = Field(title="Tên cơ quan", description="Official name of the agency")
     kind: AgencyKind = Field(title="Loại cơ quan", description="Kind of agency")
+    role: AgencyRole = Field(
+        default=AgencyRole.NONE, title="Vai trò riêng",
+        description="Role a provincial letter names this agency for (so-khcn: Sở KH&CN, which reports to UBND tỉnh)",
+    )
     parent: OptText = Field(
         default=None, title="Cơ quan cấp trên", description="Parent body, printed above the name in reports"
     )

@@ -32,6 +32,7 @@ from .errors import InputError, NotFoundError, RenderError
 from .models import DossierState
 from .resources import data_dir
 from .store import Workspace
+from .text import visible, visible_html
 
 FORMATS = ("pdf", "html", "xlsx", "json", "oscal")
 PROVINCE_FORMATS = ("pdf", "html")
@@ -78,6 +79,7 @@ class ReportData:
     remaining: list[dict[str, Any]]
     counts: dict[str, int] = field(default_factory=dict)
     manifest_sha256: str = ""
+    evidence_register: list[dict[str, Any]] = field(default_factory=list)  # section V.1: one row per stored file
 
 
 @dataclass
@@ -253,6 +255,7 @@ def build_report(
         e["system"] = e["system"] or None
         e["checklist"] = e["checklist"] or None
         e["item"] = e["item"] or None
+    register = _evidence_register(ws, agency_code, evidence)
     waivers = [
         {"checklist": w["checklist"], "item": w["item"], "system": w["system"] or None, "reason": w["reason"],
          "approved_by": w["approved_by"], "until": w["until"], "created_at": w["created_at"],
@@ -273,7 +276,7 @@ def build_report(
         "critical": sum(1 for s in agency.systems if s.critical),
         "approved": sum(1 for s in agency.systems if s.level.approved),
         "findings": len(findings),
-        "evidence": len(evidence),
+        "evidence": len(register),
         "scans": len(scans),
         "overdue_tasks": sum(1 for t in tasks if t["overdue"]),
         "remaining": len(remaining),
@@ -283,10 +286,43 @@ def build_report(
         agency=_nfc(agency.model_dump(mode="json", exclude={"systems"})),
         profile={"id": profile.id, "title": profile.title}, summary=_nfc(summary), checklists=_nfc(checklists),
         systems=_nfc(systems), findings=_nfc(findings), scans=_nfc(scans), evidence=_nfc(evidence),
-        waivers=_nfc(waivers), remaining=_nfc(remaining), counts=counts,
+        waivers=_nfc(waivers), remaining=_nfc(remaining), counts=counts, evidence_register=_nfc(register),
     )
     data.manifest_sha256 = hashlib.sha256(manifest_json(data)).hexdigest()
     return data
+
+
+def _evidence_register(ws: Workspace, agency: str, evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each stored file once, with every requirement it backs, whatever kind it was given.
+
+    Only the references the scanner itself files for its nmap XML are left out (section V.2 lists
+    those scans); a scan result a person attached is a document like any other.
+    """
+    scan_xml = {r[0] for r in ws.db.execute(
+        "select xml_sha256 from scans where agency = ? and xml_sha256 is not null", [agency]).fetchall()}
+    files: dict[str, dict[str, Any]] = {}
+    for e in evidence:
+        if e["item"] is None and e["kind"] == "ket-qua-quet" and e["sha256"] in scan_xml:
+            continue
+        row = files.setdefault(e["sha256"], {
+            "sha256": e["sha256"], "size": e["size"], "media_type": e["media_type"], "names": [], "kinds": [],
+            "backs": [], "systems": [], "effective": e["effective"], "expires": [],
+        })
+        for key, value in (("names", e["original_name"]), ("kinds", e["kind"]), ("systems", e["system"]),
+                           ("expires", e["expires"])):
+            if value not in row[key]:
+                row[key].append(value)
+        if e["item"] is not None:
+            backs = {"checklist": e["checklist"], "item": e["item"], "system": e["system"]}
+            if backs not in row["backs"]:
+                row["backs"].append(backs)
+        if e["effective"] and (row["effective"] is None or e["effective"] < row["effective"]):
+            row["effective"] = e["effective"]
+    for row in files.values():
+        row["systems"] = [s for s in row["systems"] if s]
+        # a file stops counting only when every reference to it has expired
+        row["expires"] = None if None in row["expires"] else max(row["expires"], default=None)
+    return list(files.values())
 
 
 def _remaining(checklist: str, item: str, short: str, res: assess.Result, owner: str | None) -> dict[str, Any]:
@@ -323,16 +359,24 @@ def _current_scans(ws: Workspace, agency: str, systems: list[str], as_of: dt.dat
 
 
 def _open_findings(ws: Workspace, current: dict[str, list[int]]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+    """One row per problem (system, host, port, rule), listing every requirement it bears on.
+
+    The store keeps one ``findings`` row per requirement; counting those would count one open
+    port once for each requirement it touches.
+    """
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for code, scan_ids in current.items():
         marks = ",".join("?" * len(scan_ids))
         for f in ws.db.query(
             "select scan_id, system, address, port, rule, severity, checklist, item, title, detail from findings"
             f" where scan_id in ({marks}) and system = ? order by id", [*scan_ids, code]):
-            rows.append(dict(f))
+            ref = f"{f.pop('checklist')}:{f.pop('item')}"
+            row = merged.setdefault((f["system"], f["address"], f["port"], f["rule"]), {**f, "bears_on": []})
+            if ref not in row["bears_on"]:
+                row["bears_on"].append(ref)
+    rows = list(merged.values())
     rank = {s: i for i, s in enumerate(SEVERITIES)}
-    rows.sort(key=lambda f: (rank.get(f["severity"], 9), f["system"], f["address"], f["port"] or 0, f["rule"],
-                             f["checklist"] or "", f["item"] or ""))
+    rows.sort(key=lambda f: (rank.get(f["severity"], 9), f["system"], f["address"], f["port"] or 0, f["rule"]))
     return rows
 
 
@@ -596,11 +640,18 @@ def _environment(template_dir: Path | None) -> jinja2.Environment:
     loaders.append(jinja2.FileSystemLoader(str(data_dir("reports"))))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders), autoescape=True, undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
+        trim_blocks=True, lstrip_blocks=True, finalize=_shown,
     )
     env.filters["vndate"] = _vndate
     env.filters["vndatetime"] = _vndatetime
     return env
+
+
+def _shown(value: Any) -> Any:
+    """Every ``{{ … }}`` output: bidi overrides and other invisible characters shown as <U+XXXX>."""
+    if isinstance(value, Markup):
+        return Markup(visible_html(value))
+    return visible(value) if isinstance(value, str) else value
 
 
 def _vndate(value: Any) -> str:

@@ -22,6 +22,8 @@ import ipaddress
 import json
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -34,7 +36,7 @@ from typing import Any
 from pydantic import Field, model_validator
 from pydantic import ValidationError as PydanticError
 
-from . import auditlog, yamlio
+from . import auditlog, clock, yamlio
 from .errors import InputError, InvalidTargetError, NotFoundError, OutOfScopeError, ScanError, ValidationError
 from .models import Strict
 from .resources import data_dir
@@ -59,6 +61,7 @@ from .scanner import (
     validate_options,
     validate_ports,
 )
+from .scanner.nmap import NMAP_SERVICES_FILES
 from .scanner.rules import Coverage, HostView, Observation, ScanRule, ScanRules, evaluate, rechecked
 from .scanner.scope import Scope, load_scope
 from .store import Workspace, dumps, now
@@ -145,7 +148,12 @@ def load_scan_profile(ref: str) -> ScanProfile:
 
 
 def load_rules(path: Path | None = None, *, full_check: bool = True) -> list[ScanRule]:
-    """The scan rules, each ``bears_on`` checked against the shipped checklists.
+    """The scan rules, each ``bears_on`` checked against the shipped checklists (see :func:`load_rule_set`)."""
+    return load_rule_set(path, full_check=full_check).rules
+
+
+def load_rule_set(path: Path | None = None, *, full_check: bool = True) -> ScanRules:
+    """The rules file: the rules, each ``bears_on`` checked, and what declared services call for.
 
     ``full_check`` loads every checklist and resolves each reference (what ``checklist validate``
     and the tests do); scans use the light check — the item id must be declared in that
@@ -154,10 +162,11 @@ def load_rules(path: Path | None = None, *, full_check: bool = True) -> list[Sca
     path = path or data_dir("checklists") / RULES_FILE
     located = yamlio.load(path)
     try:
-        rules = ScanRules.model_validate(located.data).rules
+        rule_set = ScanRules.model_validate(located.data)
     except PydanticError as exc:
         yamlio.raise_pydantic(exc, located)
         raise
+    rules = rule_set.rules
     problems: list[tuple[str, str]] = []
     resolve = _full_resolver() if full_check else _light_resolver()
     for index, rule in enumerate(rules):
@@ -168,7 +177,7 @@ def load_rules(path: Path | None = None, *, full_check: bool = True) -> list[Sca
                 problems.append((where, f"bears_on '{ref}': {problem}"))
     if problems:
         raise ValidationError(problems, en="scan rules refer to unknown requirements")
-    return rules
+    return rule_set
 
 
 def _full_resolver() -> Callable[[str], str | None]:
@@ -214,6 +223,8 @@ class DeclaredHost:
     ports: set[int]
     public_web: bool
     declared: bool = True
+    services: dict[int, str] = field(default_factory=dict)  # TCP port -> declared service name
+    declared_at: str | None = None  # when the host (with these ports and services) was declared
 
     @property
     def names(self) -> list[str]:
@@ -223,20 +234,28 @@ class DeclaredHost:
 def declared_hosts(ws: Workspace, agency: str, system: str | None = None) -> list[DeclaredHost]:
     """Every declared host of the agency (or of one system), each target re-validated."""
     ws.require_agency(agency)
-    sql = ("select s.code, h.address, h.ports, h.public_web from hosts h join systems s on s.id = h.system_id"
-           " where s.agency = ?")
+    sql = ("select s.code, h.address, h.ports, h.public_web, h.declared_at from hosts h"
+           " join systems s on s.id = h.system_id where s.agency = ?")
     params: list[Any] = [agency]
     if system:
         ws.system_id(agency, system)
         sql += " and s.code = ?"
         params.append(system)
     out = []
-    for code, address, ports, public_web in ws.db.execute(sql + " order by s.position, h.position", params):
+    for code, address, ports, public_web, declared_at in ws.db.execute(sql + " order by s.position, h.position",
+                                                                       params):
         target = parse_target(address)
-        declared = {int(p["port"]) for p in json.loads(ports or "[]") if p.get("protocol", "tcp") == "tcp"}
+        specs = [p for p in json.loads(ports or "[]") if p.get("protocol", "tcp") == "tcp"]
+        declared = {int(p["port"]) for p in specs}
+        services: dict[int, str] = {}
         if target.port:
             declared.add(target.port)
-        out.append(DeclaredHost(code, address, target, declared, bool(public_web)))
+            scheme = address.split("://", 1)[0].lower() if "://" in address else ""
+            if scheme in ("http", "https"):
+                services[target.port] = scheme
+        services.update({int(p["port"]): str(p["service"]).strip().lower() for p in specs if p.get("service")})
+        out.append(DeclaredHost(code, address, target, declared, bool(public_web), services=services,
+                                declared_at=declared_at))
     return out
 
 
@@ -317,6 +336,7 @@ class _Group:
     percent: float | None = None
     task: str | None = None
     tail: bytes = b""
+    names: dict[int, str] = field(default_factory=dict)  # port -> name nmap is told (declared services)
 
 
 Runner = Callable[[list[str]], NmapRun]
@@ -339,6 +359,76 @@ def _plan(hosts: list[DeclaredHost], jobs: int) -> list[list[DeclaredHost]]:
         key = (host.system if jobs > 1 else "", _family(host.target))
         buckets.setdefault(key, []).append(host)
     return list(buckets.values())
+
+
+def _declared_needs(rule_set: ScanRules, hosts: list[DeclaredHost]) -> tuple[list[str], dict[int, str]]:
+    """Scripts the hosts' declared services call for, and the port names nmap must be told for them.
+
+    When two hosts of one nmap process declare the same port differently, the service listed
+    first in the rules file names it (https before http: HTTP scripts also run on "https").
+    """
+    scripts: list[str] = []
+    names: dict[int, tuple[int, str]] = {}
+    order = {id(s): i for i, s in enumerate(rule_set.declared_services)}
+    for host in hosts:
+        for port, name in host.services.items():
+            need = rule_set.service(name)
+            if need is None:
+                continue
+            scripts += [x for x in need.scripts if x not in scripts]
+            rank = order[id(need)]
+            if need.nmap_name and (port not in names or rank < names[port][0]):
+                names[port] = (rank, need.nmap_name)
+    return scripts, {port: name for port, (_, name) in sorted(names.items())}
+
+
+def _with_scripts(options: list[str], scripts: list[str]) -> list[str]:
+    """``options`` (canonical) with ``scripts`` added to its ``--script=`` list (or a new one)."""
+    out = list(options)
+    if not scripts:
+        return out
+    for i, option in enumerate(out):
+        if option.startswith("--script="):
+            have = option.split("=", 1)[1].split(",")
+            out[i] = "--script=" + ",".join([*have, *(x for x in scripts if x not in have)])
+            return out
+    return [*out, "--script=" + ",".join(scripts)]
+
+
+def _with_servicedb(
+    ws: Workspace, datadir: Path, argv: list[str], ports: frozenset[int], names: dict[int, str],
+) -> list[str]:
+    """``argv`` with a ``--datadir`` whose services table names each declared port by its declared service.
+
+    nmap's scripts choose ports by service name, and without ``-sV`` the name comes from that
+    table. The table given to nmap is the system one cut to the scanned ports, with the declared
+    ports renamed; nmap finds every other data file in its usual place. (``--servicedb`` would
+    be the direct option, but it implies ``-F``, which nmap refuses next to ``-p``.) nmap would
+    also load scripts from that folder, so it is a fresh private temporary one (``datadir``),
+    removed after the run, never a folder anyone else can write to. The table is kept in the
+    evidence store and the folder is named by its hash, so the stored command line says which
+    table was used.
+    """
+    lines: list[str] = []
+    source = next((Path(p) for p in NMAP_SERVICES_FILES if Path(p).is_file()), None)
+    if source is not None:
+        with source.open(encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                fields = line.split("\t")
+                if len(fields) < 2 or line.startswith("#") or not fields[1].endswith("/tcp"):
+                    continue
+                number = fields[1][:-4]
+                if number.isdigit() and int(number) in ports and int(number) not in names:
+                    lines.append(line if line.endswith("\n") else line + "\n")
+    lines += [f"{name}\t{port}/tcp\t0.000500\t# secaudit: declared in the inventory\n"
+              for port, name in sorted(names.items())]
+    data = "".join(lines).encode("utf-8")
+    sha = ws.store_blob(data, media_type="text/plain")
+    folder = datadir / sha
+    folder.mkdir(mode=0o700, exist_ok=True)
+    (folder / "nmap-services").write_bytes(data)
+    at = argv.index("--")
+    return [*argv[:at], f"--datadir={folder}", *argv[at:]]
 
 
 def _coverage(ports: str, argv: list[str]) -> Coverage:
@@ -364,7 +454,7 @@ def scan_agency(
     """
     if not 1 <= jobs <= MAX_JOBS:
         raise InputError(f"--jobs phải từ 1 đến {MAX_JOBS}", en=f"--jobs must be between 1 and {MAX_JOBS}")
-    today = today or dt.date.today()
+    today = today or clock.today()
     profile = load_scan_profile(profile_id)
     hosts = declared_hosts(ws, agency, system)
     settings = profile.scan
@@ -384,44 +474,56 @@ def scan_agency(
                   if t.value not in known]
     if not hosts:
         raise InputError(f"Cơ quan '{agency}' chưa khai báo máy chủ nào để quét", en="no declared hosts to scan")
-    options = list(settings.options)
-    if syn:
-        options.insert(0, "-sS")
-    if progress is not None:
-        options.append(STATS_EVERY)
+    rule_set = load_rule_set(full_check=False)
+    base_options = validate_options(settings.options)
     base = profile.port_spec()
     groups: list[_Group] = []
     for members in _plan(hosts, jobs):
         ports = compress_ports(port_set(base) | {p for h in members for p in h.ports})
         targets = list(dict.fromkeys(Target(h.target.kind, h.target.value) for h in members))
+        scripts, names = _declared_needs(rule_set, members)
+        options = _with_scripts(base_options, scripts)
+        if syn:
+            options.insert(0, "-sS")
+        if progress is not None:
+            options.append(STATS_EVERY)
         argv = build_argv(targets, ports=ports, options=options, nmap_binary=nmap_binary, privileged=syn)
         systems = {h.system for h in members}
         groups.append(_Group(systems.pop() if len(systems) == 1 else "", members, argv, _coverage(ports, argv),
-                             sum(cidr_size(t) for t in targets)))
-    rules = load_rules(full_check=False)
+                             sum(cidr_size(t) for t in targets), names=names))
+    rules = rule_set.rules
     version = nmap_version(nmap_binary)
-    scope_json = None
-    if scope is not None:
-        scope_json = dumps(scope.summary(ws.store_file(Path(scope.path), media_type="application/yaml")))
-    batch = uuid.uuid4().hex[:12]
-    started = now()
-    fresh_until = (dt.date.fromisoformat(started[:10]) + dt.timedelta(days=settings.freshness_days)).isoformat()
-    with ws.transaction() as db:
-        for group in groups:
-            group.scan_id = _pk(db.table("scans").insert({
-                "agency": agency, "system": group.system, "profile": profile.id, "status": "running",
-                "started": started, "argv": dumps(group.argv), "nmap_version": version, "operator": actor,
-                "targets": dumps([h.address for h in group.hosts]), "batch": batch, "source": "nmap",
-                "command": dumps(command) if command else None, "scope": scope_json, "fresh_until": fresh_until,
-                "coverage": dumps(group.coverage.to_json()),
-            }))
-            for host in group.hosts:  # pending until the run is recorded: an interrupted scan shows unknown hosts
-                db.table("scan_hosts").insert({"scan_id": group.scan_id, "system": host.system, "address": host.address,
-                                         "declared": int(host.declared), "state": "unknown", "reason": PENDING})
-        auditlog.append(ws, actor=actor, action="scan.start", agency=agency, subject=f"batch-{batch}",
-                        detail={"scans": [g.scan_id for g in groups], "profile": profile.id, "scope": scope_json})
-    outcomes, interrupted = _execute(ws, agency, groups, rules, actor=actor, runner=runner, jobs=jobs,
-                                     timeout=settings.timeout_seconds, progress=progress)
+    datadir = Path(tempfile.mkdtemp(prefix="secaudit-nmap-")) if any(g.names for g in groups) else None
+    for group in groups:
+        if group.names and datadir is not None:
+            group.argv = _with_servicedb(ws, datadir, group.argv, group.coverage.ports or frozenset(), group.names)
+    try:
+        scope_json = None
+        if scope is not None:
+            scope_json = dumps(scope.summary(ws.store_file(Path(scope.path), media_type="application/yaml")))
+        batch = uuid.uuid4().hex[:12]
+        started = now()
+        fresh_until = (dt.date.fromisoformat(started[:10]) + dt.timedelta(days=settings.freshness_days)).isoformat()
+        with ws.transaction() as db:
+            for group in groups:
+                group.scan_id = _pk(db.table("scans").insert({
+                    "agency": agency, "system": group.system, "profile": profile.id, "status": "running",
+                    "started": started, "argv": dumps(group.argv), "nmap_version": version, "operator": actor,
+                    "targets": dumps([h.address for h in group.hosts]), "batch": batch, "source": "nmap",
+                    "command": dumps(command) if command else None, "scope": scope_json, "fresh_until": fresh_until,
+                    "coverage": dumps(group.coverage.to_json()),
+                }))
+                for host in group.hosts:  # pending until the run is recorded: an interrupted scan shows unknown hosts
+                    db.table("scan_hosts").insert({"scan_id": group.scan_id, "system": host.system,
+                                                   "address": host.address, "declared": int(host.declared),
+                                                   "state": "unknown", "reason": PENDING})
+            auditlog.append(ws, actor=actor, action="scan.start", agency=agency, subject=f"batch-{batch}",
+                            detail={"scans": [g.scan_id for g in groups], "profile": profile.id, "scope": scope_json})
+        outcomes, interrupted = _execute(ws, agency, groups, rules, actor=actor, runner=runner, jobs=jobs,
+                                         timeout=settings.timeout_seconds, progress=progress)
+    finally:
+        if datadir is not None:
+            shutil.rmtree(datadir, ignore_errors=True)
     return ScanBatch(batch, outcomes, interrupted)
 
 
@@ -543,7 +645,8 @@ class _Recorder:
         self.states: dict[str, str] = {}
         self.open_ports = 0
         self.findings = 0
-        self.outside: list[str] = []
+        self.outside: list[str] = []  # the first few undeclared addresses, to name them
+        self.outside_count = 0
         self.ranges: dict[int, list[int]] = {}  # id(declared CIDR host) -> [addresses up, addresses seen]
         self._port_rows: list[dict[str, Any]] = []
 
@@ -567,7 +670,9 @@ class _Recorder:
                                            or any(self.scope.covers(n) for n in observed.hostnames)):
                 matches = [DeclaredHost("", observed.address, parse_target(observed.address), set(), False, False)]
             else:
-                self.outside.append(observed.address or "?")
+                self.outside_count += 1
+                if len(self.outside) < 5:
+                    self.outside.append(observed.address or "?")
                 return False
         for host in matches:
             self.seen_declared.add(id(host))
@@ -677,7 +782,10 @@ def _write_findings(
     db: Any, scan_id: int, agency: str, observations: dict[tuple[str, str], tuple[Observation, str]],
     up_hosts: dict[tuple[str, str], HostResult], coverage: Coverage, rules: list[ScanRule],
 ) -> int:
-    """Insert this scan's findings and move their tracks: new, still open, reopened or resolved."""
+    """Insert this scan's findings and move their tracks: new, still open, reopened or resolved.
+
+    Returns the number of problems found (one per rule and place), not of requirement rows.
+    """
     scan = db.execute("select started from scans where id = ?", [scan_id]).fetchone()
     seen_at = scan[0]
     count = 0
@@ -711,7 +819,7 @@ def _write_findings(
             rows.append({"scan_id": scan_id, "agency": agency, "system": system, "address": address,
                          "port": obs.port, "rule": rule.id, "severity": rule.severity, "checklist": checklist,
                          "item": item, "title": rule.title, "detail": obs.detail, "fkey": key, "track_id": track_id})
-            count += 1
+        count += 1  # one problem, however many requirements it bears on
     if rows:
         db.conn.executemany(
             "insert into findings (scan_id, agency, system, address, port, rule, severity, checklist, item, title,"
@@ -843,7 +951,7 @@ def import_scan(
     a file that covers anything else is refused whole, and nothing is stored. The file is read
     streaming, so a sweep of tens of thousands of hosts does not need its tree in memory.
     """
-    today = today or dt.date.today()
+    today = today or clock.today()
     agency = agency or _agency_of_system(ws, system)
     hosts = declared_hosts(ws, agency, system)
     profile = load_scan_profile(profile_id)
@@ -866,24 +974,23 @@ def import_scan(
         try:
             for observed in stream:
                 if recorder is None:
-                    started = stream.result.started or dt.datetime.now(dt.UTC)
+                    started = stream.result.started or clock.now()
                     coverage = _imported_coverage(stream.result.args, stream.result.scanned_ports)
                     recorder = _Recorder(db, scan_id, agency, hosts, rules, coverage, started, scope)
-                if not recorder.add(observed) and len(recorder.outside) > 1000:
-                    break
+                recorder.add(observed)  # read to the end: a refusal states the exact count
         except ScanError as exc:
             raise ScanError(exc.message, en=exc.en, where=str(path)) from None
         result = stream.result
-        started_at = result.started or dt.datetime.now(dt.UTC)
+        started_at = result.started or clock.now()
         if recorder is None:
             recorder = _Recorder(db, scan_id, agency, hosts, rules,
                                  _imported_coverage(result.args, result.scanned_ports), started_at, scope)
-        if recorder.outside:
-            shown = ", ".join(recorder.outside[:5]) + (" …" if len(recorder.outside) > 5 else "")
+        if recorder.outside_count:
+            shown = ", ".join(recorder.outside) + (" …" if recorder.outside_count > len(recorder.outside) else "")
             raise OutOfScopeError(
-                f"Tệp XML có {len(recorder.outside)} máy chủ không thuộc hệ thống '{system}' đã khai báo"
+                f"Tệp XML có {recorder.outside_count} máy chủ không thuộc hệ thống '{system}' đã khai báo"
                 f" (và không nằm trong phạm vi được phép quét): {shown}; không nhập gì",
-                en=f"the XML covers {len(recorder.outside)} host(s) not declared for system '{system}'"
+                en=f"the XML covers {recorder.outside_count} host(s) not declared for system '{system}'"
                    f" nor in an authorised scope: {shown}; nothing imported",
                 where=str(path))
         started_iso = started_at.replace(microsecond=0).isoformat()
@@ -965,7 +1072,7 @@ def list_findings(
     """
     if status not in FINDING_STATUSES:
         raise InputError(f"Trạng thái không hợp lệ: {status}", en=f"invalid status {status!r}")
-    today = today or dt.date.today()
+    today = today or clock.today()
     if agency:
         ws.require_agency(agency)
     sql = ("select t.*, s.fresh_until from finding_tracks t left join scans s on s.id = t.last_scan where 1")
@@ -1013,6 +1120,93 @@ def open_findings(ws: Workspace, agency: str, system: str, as_of: dt.date) -> li
                          "port": r["port"], "title": r["title"], "severity": r["severity"], "rule": r["rule"],
                          "detail": r["detail"], "first_seen": r["first_seen"], "last_seen": r["last_seen"]})
     return rows
+
+
+def _shipped_rule_set() -> ScanRules:
+    """The shipped rules file, read once per change of the file (evaluations ask for it per item)."""
+    path = data_dir("checklists") / RULES_FILE
+    key = (str(path), path.stat().st_mtime_ns)
+    if _RULE_SET_CACHE.get("key") != key:
+        _RULE_SET_CACHE.update(key=key, value=load_rule_set(path, full_check=False))
+    value: ScanRules = _RULE_SET_CACHE["value"]
+    return value
+
+
+_RULE_SET_CACHE: dict[str, Any] = {}
+
+
+def _instant(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _when(text: str) -> str:
+    """An ISO time as people read it: Vietnam time, to the minute."""
+    return _instant(text).astimezone(clock.VIETNAM).strftime("%H:%M ngày %d/%m/%Y")
+
+
+def unverified(ws: Workspace, agency: str, system: str, scan_ids: list[int], started: str) -> list[str]:
+    """Why the scan batch ``scan_ids`` (started at ``started``) does not vouch for every declared host of ``system``.
+
+    A host declared (or given new ports or services) after the scan started was never looked
+    at; a declared port outside the scanned list was not looked at; a declared service whose
+    checks gave no output on its open port was not checked. Each reason names the host and port.
+    An empty list means every declared host, port and service was covered.
+    """
+    if not scan_ids:
+        return []
+    marks = ",".join("?" * len(scan_ids))
+    rows = {(r["system"], r["address"]): r for r in ws.db.query(
+        f"select id, system, address, state from scan_hosts where scan_id in ({marks}) order by id", scan_ids)}
+    ports: frozenset[int] | None = frozenset()
+    for (raw,) in ws.db.execute(f"select coverage from scans where id in ({marks})", scan_ids).fetchall():
+        covered = Coverage.from_json(json.loads(raw) if raw else None).ports
+        ports = None if ports is None or covered is None else ports | covered
+    rule_set = _shipped_rule_set()
+    begun = _instant(started)
+    reasons: list[str] = []
+    for host in declared_hosts(ws, agency, system):
+        if host.declared_at and _instant(host.declared_at) > begun:
+            listed = ", ".join(str(p) for p in sorted(host.ports))
+            where = f"{host.address} (cổng {listed})" if listed else host.address
+            reasons.append(f"máy chủ {where} được khai báo lúc {_when(host.declared_at)}, sau lần quét lúc"
+                           f" {_when(started)}: chưa được quét, chưa kiểm chứng / host {host.address} was declared"
+                           " after the latest scan")
+            continue
+        if host.target.kind == "cidr":
+            continue  # a range is matched address by address; its up/unknown state is judged elsewhere
+        row = rows.get((host.system, host.address))
+        if row is None:
+            reasons.append(f"máy chủ {host.address} không có trong lần quét gần nhất: chưa kiểm chứng"
+                           f" / host {host.address} is not in the latest scan")
+            continue
+        if row["state"] != "up":
+            continue  # an unknown host is reported as such
+        missing = sorted(p for p in host.ports if ports is not None and p not in ports)
+        if missing:
+            listed = ", ".join(str(p) for p in missing)
+            reasons.append(f"cổng {listed} của {host.address} không nằm trong danh sách cổng đã quét: chưa kiểm chứng"
+                           f" / declared port(s) {listed} of {host.address} were not scanned")
+        seen = {r["port"]: r for r in ws.db.query(
+            "select port, state, scripts from scan_ports where scan_host_id = ? and protocol = 'tcp'", [row["id"]])}
+        for port, name in sorted(host.services.items()):
+            need = rule_set.service(name)
+            if need is None or port in missing:
+                continue
+            found = seen.get(port)
+            if found is None and ports is not None:
+                continue  # scanned and not open: the "declared service not answering" finding says so
+            if found is not None and found["state"] != "open":
+                continue
+            scripts = json.loads(found["scripts"] or "{}") if found is not None else {}
+            answered = [k for k, v in scripts.items()
+                        if isinstance(v, dict) and (str(v.get("output") or "").strip() or v.get("data"))]
+            lacking = need.covered(answered)
+            if lacking:
+                reasons.append(f"dịch vụ '{name}' khai báo tại {host.address}:{port} chưa được kiểm tra"
+                               f" (không có kết quả {', '.join(lacking)}): chưa kiểm chứng / declared service"
+                               f" '{name}' on {host.address}:{port} was not checked")
+    return reasons
 
 
 def _scan(ws: Workspace, scan_id: int) -> dict[str, Any]:
@@ -1104,6 +1298,6 @@ def diff_scans(ws: Workspace, scan_a: int, scan_b: int) -> list[dict[str, Any]]:
 
 __all__ = [
     "FINDING_STATUSES", "DeclaredHost", "ScanBatch", "ScanOutcome", "ScanProfile", "ScanProgress", "ValidationError",
-    "declared_hosts", "diff_scans", "import_scan", "latest_scans", "list_findings", "load_rules",
-    "load_scan_profile", "open_findings", "record_run", "scan_agency", "scan_rows",
+    "declared_hosts", "diff_scans", "import_scan", "latest_scans", "list_findings", "load_rule_set",
+    "load_rules", "load_scan_profile", "open_findings", "record_run", "scan_agency", "scan_rows", "unverified",
 ]

@@ -10,7 +10,6 @@ upgraded in place by ``MIGRATIONS``.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import json
 import os
@@ -23,6 +22,7 @@ from typing import Any
 
 import sqlite_utils
 
+from . import clock
 from .errors import InputError, NotFoundError, WorkspaceError
 
 DB_NAME = "secaudit.db"
@@ -144,7 +144,7 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 def now() -> str:
     """Current UTC time as ISO text, second precision (what every row records)."""
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    return clock.now_text()
 
 
 def _connect(path: Path) -> sqlite_utils.Database:
@@ -191,7 +191,16 @@ class Workspace:
             )
         ws = cls(root, _connect(root / DB_NAME))
         ws.migrate()
+        ws._clean_interrupted_imports()
         return ws
+
+    def _clean_interrupted_imports(self) -> None:
+        """Remove the staging folders a killed ``bundle import`` left in ``evidence/`` (see ``bundle``)."""
+        with contextlib.suppress(OSError):
+            if any(p.name.startswith(".import-") for p in self.evidence_dir.iterdir()):
+                from .bundle import clean_interrupted_imports
+
+                clean_interrupted_imports(self)
 
     def close(self) -> None:
         self.db.close()

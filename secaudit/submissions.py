@@ -7,6 +7,11 @@ the submission is materialised into a throwaway in-memory workspace and run thro
 agency saw; ``compare`` sets that next to the receiver's own evaluation, and ``diff`` lists what
 changed between two submissions (including audit-log entries that vanished or changed — a sign
 that the sender's history was rewritten).
+
+The agency's inventory in a bundle is its *claim* too. Its declared hosts are what Công an tỉnh
+scans, so a bundle never changes them by itself: the differences are kept as pending host changes
+(``host_changes``) until the inspector accepts them (``accept``), or — when the receiver's policy
+says so — the bundle is signed with a certificate bound to that agency (``signing.add_binding``).
 """
 
 from __future__ import annotations
@@ -28,58 +33,147 @@ _MATERIALISE = ("evidence", "evidence_refs", "answers", "waivers", "scans", "sca
 
 
 # -- recording --------------------------------------------------------------------------------------
+#: What an import decided about the agency's inventory (the receiver's own, other than its hosts).
+INVENTORY_STATES = ("applied-new", "applied-update", "unchanged", "same-as-own", "kept-own", "kept-edited",
+                    "kept-newer")
+#: Order by when a bundle was made, but never later than when it arrived (a row recorded before
+#: ``created`` was bounded may claim the year 2099; it must not outrank what came after it).
+_RANK = "min(created, imported_at)"
+
+
 def find_by_manifest(ws: Workspace, manifest_sha256: str) -> int | None:
     """The submission id of an already-imported bundle with this manifest hash, if any."""
     row = ws.db.execute("select id from submissions where manifest_sha256 = ?", [manifest_sha256]).fetchone()
     return int(row[0]) if row else None
 
 
-def _inventory_decision(ws: Workspace, claim: Any, created: str) -> str:
-    """Whether the agency's inventory may replace the receiver's (see ``record``)."""
-    code = claim.code
-    if not ws.agency_exists(code):
+def _document(agency: Any) -> str:
+    return dumps(inventory.agency_document(agency))
+
+
+def _hosts_by_system(agency: Any) -> dict[str, dict[str, Any]]:
+    return {s.code: {h.address: h for h in s.hosts} for s in agency.systems} if agency is not None else {}
+
+
+def host_changes(current: Any, claim: Any) -> list[dict[str, Any]]:
+    """Declared hosts (the scan scope) the claim would add, remove or change, per system and address.
+
+    A host is its address, expected ports, public-web flag and note: expected ports decide which
+    open ports a scan reports as unexpected, so changing them changes what the scan finds.
+    """
+    before, after = _hosts_by_system(current), _hosts_by_system(claim)
+    out: list[dict[str, Any]] = []
+    for system in sorted(set(before) | set(after)):
+        old, new = before.get(system, {}), after.get(system, {})
+        for address in sorted(set(old) | set(new)):
+            a, b = old.get(address), new.get(address)
+            if a == b:
+                continue
+            change = "added" if a is None else "removed" if b is None else "changed"
+            out.append({"system": system, "address": address, "change": change,
+                        "before": inventory.host_text(a) if a is not None else None,
+                        "after": inventory.host_text(b) if b is not None else None})
+    return out
+
+
+def keep_scope(claim: Any, current: Any) -> Any:
+    """The claim with the receiver's declared hosts in place of the claimed ones.
+
+    Systems the receiver knows keep their hosts, new systems arrive without hosts, and a system
+    the claim drops stays while it still has hosts (dropping it would drop them from the scope).
+    """
+    own = {s.code: s for s in current.systems} if current is not None else {}
+    systems = [s.model_copy(update={"hosts": list(own[s.code].hosts) if s.code in own else []})
+               for s in claim.systems]
+    claimed = {s.code for s in claim.systems}
+    systems += [s for code, s in own.items() if code not in claimed and s.hosts]
+    return claim.model_copy(update={"systems": systems})
+
+
+def _instant(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def _last_applied(ws: Workspace, code: str) -> dict[str, Any] | None:
+    """The submission whose inventory the receiver applied last (at import or by acceptance)."""
+    return next(iter(ws.db.query(
+        "select id, created, imported_at, applied_sha256 from submissions where agency = ? and applied_at is not null"
+        " order by applied_at desc, id desc limit 1", [code])), None)
+
+
+def _inventory_decision(ws: Workspace, claim: Any, kept: Any, current: Any, created: dt.datetime) -> str:
+    """Whether the agency's claim (scope kept: ``kept``) may replace the receiver's inventory (see ``record``)."""
+    if current is None:
         return "applied-new"
-    current = dumps(inventory.agency_document(inventory.get_agency(ws, code)))
-    claimed = dumps(inventory.agency_document(claim))
-    last = ws.db.execute(
-        "select id, created from submissions where agency = ? and inventory_applied = 1 order by created desc, id desc"
-        " limit 1", [code]).fetchone()
+    last = _last_applied(ws, claim.code)
     if last is None:
-        return "same-as-own" if claimed == current else "kept-own"
-    if current != _claimed_document(ws, int(last[0])):
+        return "same-as-own" if _document(claim) == _document(current) else "kept-own"
+    applied = last["applied_sha256"]
+    edited = (inventory.document_hash(current) != applied if applied
+              else _document(current) != _claimed_document(ws, int(last["id"])))
+    if edited:
         return "kept-edited"
-    if created < last[1]:
+    if created < min(_instant(last["created"]), _instant(last["imported_at"])):
         return "kept-newer"
-    return "unchanged" if claimed == current else "applied-update"
+    return "unchanged" if _document(kept) == _document(current) else "applied-update"
 
 
 def _claimed_document(ws: Workspace, submission_id: int) -> str:
+    return _document(claimed_agency(ws, submission_id))
+
+
+def claimed_agency(ws: Workspace, submission_id: int) -> Any:
+    """The inventory a submission claims, as the validated ``Agency`` model."""
     from .bundle import agency_from_yaml
 
     text = rows(ws, submission_id, "inventory")[0]["yaml"]
-    return dumps(inventory.agency_document(agency_from_yaml(text, f"submission-{submission_id}")))
+    return agency_from_yaml(text, f"submission-{submission_id}")
 
 
-def record(ws: Workspace, info: Any, contents: Any, *, file_name: str, actor: str, signer: str | None) -> Any:
+def record(ws: Workspace, info: Any, contents: Any, *, file_name: str, actor: str, signer: str | None,
+           auto_apply: bool = False) -> Any:
     """Write one verified bundle as a submission, in one transaction (called by ``bundle.import_bundle``).
 
-    The agency's inventory goes into the receiver's inventory only when the receiver has no such
-    agency yet, or still holds exactly the inventory of this agency's last applied submission and
-    this one is newer. Otherwise the receiver's inventory stays, and the claim is kept beside it.
+    The agency's inventory is its claim. It goes into the receiver's inventory only when the
+    receiver has no such agency yet, or still holds exactly what this agency's last applied
+    submission wrote and this one is newer — and even then without its changes to the declared
+    hosts, which stay as the receiver has them until the inspector accepts them
+    (``accept``). Only ``auto_apply`` (a signature by a certificate bound to the agency whose
+    binding says so) lets host changes through at import.
     """
     from .bundle import ImportResult
 
     manifest = info.manifest
     code = manifest.agency.code
-    created = manifest.created.isoformat()
+    created_at = manifest.created if manifest.created.tzinfo else manifest.created.replace(tzinfo=dt.UTC)
+    created_at = created_at.astimezone(dt.UTC)
+    created = created_at.isoformat()
+    check = info.signature
+    binding = check.binding if check is not None else None
     with ws.transaction() as db:
         existing = find_by_manifest(ws, info.manifest_sha256)
         if existing is not None:  # imported meanwhile by another process
             return ImportResult(existing, code, info.manifest_sha256, True, "unchanged")
-        decision = _inventory_decision(ws, contents.agency, created)
-        previous = db.execute("select id from submissions where agency = ? and created <= ? order by created desc,"
-                              " id desc limit 1", [code, created]).fetchone()
+        claim = contents.agency
+        current = inventory.get_agency(ws, code) if ws.agency_exists(code) else None
+        changes = host_changes(current, claim)
+        kept = keep_scope(claim, current)
+        decision = _inventory_decision(ws, claim, kept, current, created_at)
+        earlier = [r for r in db.execute(f"select id, {_RANK} from submissions where agency = ?", [code]).fetchall()]
+        previous = max((r for r in earlier if _instant(r[1]) <= created_at), key=lambda r: (_instant(r[1]), r[0]),
+                       default=None)
+        newer = max((r for r in earlier if _instant(r[1]) > created_at), key=lambda r: (_instant(r[1]), r[0]),
+                    default=None)
         applied = decision in ("applied-new", "applied-update", "unchanged")
+        write = None
+        if applied and changes and auto_apply:
+            write, scope = claim, "applied-signed"
+        else:
+            scope = "pending" if changes else "none"
+            if decision in ("applied-new", "applied-update"):
+                write = kept
+        stamp = now()
         sid = int(db.table("submissions").insert({  # type: ignore[arg-type]
             "agency": code, "manifest_sha256": info.manifest_sha256, "format_version": manifest.format_version,
             "tool_version": manifest.tool.version, "schema_version": manifest.schema_version,
@@ -88,7 +182,9 @@ def record(ws: Workspace, info: Any, contents: Any, *, file_name: str, actor: st
             "bytes": sum(m.size for m in info.members),
             "signature": _signature_state(info), "signer": signer, "report_sha256": contents.report_sha256,
             "inventory_applied": int(applied), "supersedes": int(previous[0]) if previous else None,
-            "imported_at": now(), "actor": actor, "manifest": info.manifest_bytes.decode("utf-8"),
+            "imported_at": stamp, "actor": actor, "manifest": info.manifest_bytes.decode("utf-8"),
+            "inventory_state": decision, "binding": binding, "hosts_pending": int(scope == "pending"),
+            "applied_at": stamp if applied else None,
         }).last_pk)
         db.table("submission_members").insert_all(
             {"submission_id": sid, "path": m.path, "role": m.role, "sha256": m.sha256, "size": m.size}
@@ -103,15 +199,21 @@ def record(ws: Workspace, info: Any, contents: Any, *, file_name: str, actor: st
         for sha, member in contents.blobs.items():
             db.execute("insert or ignore into evidence (sha256, size, media_type, stored_at) values (?, ?, ?, ?)",
                        [sha, member.size, media.get(sha) or _media_type(member), now()])
-        if decision in ("applied-new", "applied-update"):
-            inventory.import_agencies(ws, [contents.agency], actor=actor, source=f"submission-{sid}")
+        if write is not None:
+            inventory.import_agencies(ws, [write], actor=actor, source=f"submission-{sid}")
+        if applied:  # the hash of what the receiver now holds, read back: a later import compares with it
+            db.execute("update submissions set applied_sha256 = ? where id = ?",
+                       [inventory.document_hash(inventory.get_agency(ws, code)), sid])
         counts = {kind: len(table) for kind, table in contents.tables.items()}
         auditlog.append(ws, actor=actor, action="submission.import", agency=code, subject=f"submission-{sid}",
                         detail={"manifest_sha256": info.manifest_sha256, "file": file_name,
                                 "as_of": manifest.as_of.isoformat(), "created": created, "inventory": decision,
-                                "signature": _signature_state(info), "signer": signer, "counts": counts})
+                                "signature": _signature_state(info), "signer": signer, "binding": binding,
+                                "scope": scope, "host_changes": changes, "counts": counts})
     return ImportResult(sid, code, info.manifest_sha256, False, decision,
-                        supersedes=int(previous[0]) if previous else None, counts=counts, signer=signer)
+                        supersedes=int(previous[0]) if previous else None, counts=counts, signer=signer,
+                        scope=scope, host_changes=changes, binding=binding,
+                        newer=int(newer[0]) if newer else None)
 
 
 def _signature_state(info: Any) -> str:
@@ -119,7 +221,53 @@ def _signature_state(info: Any) -> str:
         return "none"
     if info.signature is None:
         return "unchecked"
+    if info.signature.binding == "bound":
+        return "bound"
     return "trusted" if info.signature.trusted else "intact"
+
+
+# -- the scan scope: pending host changes and the inspector's acceptance -------------------------------
+@dataclass
+class Acceptance:
+    """What ``accept`` applied: the host changes, and whether a newer submission exists."""
+
+    agency: str
+    submission_id: int
+    host_changes: list[dict[str, Any]]
+    changed: bool
+    newer: int | None = None
+
+
+def accept(ws: Workspace, agency: str, submission_id: int, *, actor: str, dry_run: bool = False) -> Acceptance:
+    """The inspector accepts a submission's inventory, declared hosts included, as the receiver's own.
+
+    This is the one way an unsigned claim reaches the scan scope. It is recorded on the
+    submission and in the audit log with the exact host changes; ``dry_run`` only shows them.
+    """
+    sub = get(ws, submission_id)
+    if sub["agency"] != agency:
+        raise NotFoundError(f"Lần nộp #{submission_id} là của '{sub['agency']}', không phải '{agency}'",
+                            en="the submission belongs to another agency")
+    claim = claimed_agency(ws, submission_id)
+    current = inventory.get_agency(ws, agency) if ws.agency_exists(agency) else None
+    changes = host_changes(current, claim)
+    changed = current is None or _document(claim) != _document(current)
+    newest = latest(ws, agency)
+    newer = int(newest["id"]) if int(newest["id"]) != submission_id else None
+    result = Acceptance(agency, submission_id, changes, changed, newer)
+    if dry_run:
+        return result
+    with ws.transaction() as db:
+        if changed:
+            inventory.import_agencies(ws, [claim], actor=actor, source=f"submission-{submission_id}")
+        stamp = now()
+        db.execute("update submissions set applied_sha256 = ?, applied_at = ?, accepted_at = ?, accepted_by = ?,"
+                   " hosts_pending = 0, inventory_applied = 1 where id = ?",
+                   [inventory.document_hash(inventory.get_agency(ws, agency)), stamp, stamp, actor, submission_id])
+        db.execute("update submissions set hosts_pending = 0 where agency = ? and id < ?", [agency, submission_id])
+        auditlog.append(ws, actor=actor, action="submission.accept", agency=agency,
+                        subject=f"submission-{submission_id}", detail={"host_changes": changes, "changed": changed})
+    return result
 
 
 def _media_type(member: Any) -> str:
@@ -134,7 +282,8 @@ def _media_type(member: Any) -> str:
 def list_submissions(ws: Workspace, agency: str | None = None) -> list[dict[str, Any]]:
     """Submission history, oldest import first, optionally for one agency."""
     sql = ("select id, agency, as_of, created, imported_at, actor, exported_by, file_name, members, bytes,"
-           " signature, signer, inventory_applied, supersedes, manifest_sha256 from submissions")
+           " signature, signer, binding, inventory_applied, supersedes, inventory_state, hosts_pending, accepted_at,"
+           " accepted_by, manifest_sha256 from submissions")
     params: list[Any] = []
     if agency:
         sql += " where agency = ?"
@@ -151,8 +300,8 @@ def get(ws: Workspace, submission_id: int) -> dict[str, Any]:
 
 
 def latest(ws: Workspace, agency: str) -> dict[str, Any]:
-    """The agency's most recent submission (by the time the bundle was made)."""
-    row = next(iter(ws.db.query("select * from submissions where agency = ? order by created desc, id desc limit 1",
+    """The agency's most recent submission (by the time the bundle was made, bounded by its import)."""
+    row = next(iter(ws.db.query(f"select * from submissions where agency = ? order by {_RANK} desc, id desc limit 1",
                                 [agency])), None)
     if row is None:
         raise NotFoundError(f"Cơ quan '{agency}' chưa nộp gói hồ sơ nào", en=f"no submission from '{agency}'")
@@ -181,6 +330,9 @@ def claims_workspace(ws: Workspace, submission_id: int) -> Workspace:
     agency = agency_from_yaml(rows(ws, submission_id, "inventory")[0]["yaml"], f"submission-{submission_id}")
     inventory.import_agencies(mem, [agency], actor="secaudit", source=f"submission-{sub['id']}")
     with mem.transaction() as db:
+        # The bundle does not say when the agency declared each host, and the rebuild time would make
+        # every claimed scan look older than its hosts: the claim is judged on its own scans alone.
+        db.execute("update hosts set declared_at = null")
         tables = set(db.table_names())
         for table in _MATERIALISE:
             if table not in tables:
@@ -225,6 +377,7 @@ class Comparison:
     items: list[dict[str, Any]] = field(default_factory=list)
     hosts: list[dict[str, Any]] = field(default_factory=list)
     inventory: list[dict[str, Any]] = field(default_factory=list)
+    host_changes: list[dict[str, Any]] = field(default_factory=list)  # claimed hosts not in the scan scope
 
     @property
     def disagreements(self) -> int:
@@ -232,7 +385,8 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return {"agency": self.agency, "submission": self.submission_id, "as_of": self.as_of.isoformat(),
-                "profile": self.profile, "items": self.items, "hosts": self.hosts, "inventory": self.inventory}
+                "profile": self.profile, "items": self.items, "hosts": self.hosts, "inventory": self.inventory,
+                "host_changes": self.host_changes}
 
 
 def _verdict(claimed: str | None, own: str | None, own_known: bool) -> str:
@@ -263,6 +417,7 @@ def compare(
         own = assess.evaluate_agency(ws, library, agency, as_of=as_of, profile=profile)
         result.hosts = _compare_hosts(_host_ports(mem, agency, as_of), _host_ports(ws, agency, as_of))
         result.inventory = _inventory_differences(mem, ws, agency)
+        result.host_changes = host_changes(inventory.get_agency(ws, agency), inventory.get_agency(mem, agency))
     finally:
         mem.close()
     own_rows = {(r.checklist, r.item, r.system): r for r in [*own.results, *own.system_results]}

@@ -132,8 +132,15 @@ def read_workbook(path: Path) -> list[Agency]:
         book = openpyxl.load_workbook(path, read_only=True, data_only=False, keep_links=False)
     except Exception as exc:  # openpyxl raises many types for a malformed package
         raise InputError("Không mở được tệp .xlsx", en=f"cannot open workbook: {exc}", where=str(path)) from exc
+    reader = _Reader(str(path), book)
     try:
-        return _Reader(str(path), book).read()
+        return reader.read()
+    except (SyntaxError, ValueError, LookupError, TypeError) as exc:  # sheet XML openpyxl parses lazily
+        sheet = f"trang tính/sheet '{reader.sheet}'" if reader.sheet else "một trang tính/a sheet"
+        raise InputError(
+            f"Tệp .xlsx hỏng: {sheet} có XML không hợp lệ", en=f"damaged workbook: invalid sheet XML ({exc})",
+            where=str(path),
+        ) from exc
     finally:
         book.close()
 
@@ -148,6 +155,7 @@ class _Reader:
         self.cells: dict[str, dict[yamlio.Loc, _Cell]] = {}  # agency code -> model location -> cell
         self.columns: dict[str, dict[str, int]] = {}  # sheet -> field key -> column number
         self.bad_cells: set[str] = set()
+        self.sheet: str | None = None  # the sheet being read, for errors raised from its XML
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append((where, message))
@@ -250,6 +258,7 @@ class _Reader:
             self.problem(self.path, f"thiếu trang tính '{name}' (hãy dùng mẫu của secaudit) / missing sheet '{name}'")
             return []
         specs = {s.key: s for s in LAYOUT[name]}
+        self.sheet = name
         rows = _rows(self.book[name])
         columns: dict[str, int] = {}
         header_ok = True

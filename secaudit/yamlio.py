@@ -21,7 +21,10 @@ from .errors import InputError, ValidationError
 MAX_BYTES = 10 * 1024 * 1024
 # libyaml's parser when present (about 9x faster here), with the same node marks; else pure Python.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: Nodes an alias may add beyond the document's own (a plain file of any allowed size is never refused).
 MAX_NODES = 200_000
+#: Nesting deeper than this is no inventory; it is an attack on the recursive builder below.
+MAX_DEPTH = 64
 
 Loc = tuple[str | int, ...]
 
@@ -84,32 +87,107 @@ def loads(text: str, name: str, *, max_nodes: int = MAX_NODES) -> Located:
         raise InputError(
             f"YAML không hợp lệ: {problem}", en=f"invalid YAML: {problem}", where=f"{name}:{line}"
         ) from exc
-    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+    except yaml.reader.ReaderError as exc:  # a control character (NUL, …): name its real line
+        bad = yaml.reader.Reader.NON_PRINTABLE.search(text)
+        line = text.count("\n", 0, bad.start()) + 1 if bad else 1
+        code = f"U+{ord(bad.group()):04X}" if bad else "?"
+        raise InputError(
+            f"YAML không hợp lệ: chứa ký tự điều khiển {code} không được phép",
+            en=f"invalid YAML: control character {code} is not allowed", where=f"{name}:{line}",
+        ) from exc
+    except yaml.YAMLError as exc:
         raise InputError(f"YAML không hợp lệ: {exc}", en="invalid YAML", where=f"{name}:1") from exc
+    except RecursionError as exc:  # the pure-Python composer on very deep nesting
+        raise _too_deep(name, 1) from exc
     located = Located(name, None)
     if node is None:
         located.data = None
         return located
-    budget = [max_nodes]
-    located.data = _build(node, (), located, budget)
+    located.data = _Builder(located, max_nodes).build(node, (), 0)
     return located
+
+
+def _too_deep(name: str, line: int) -> InputError:
+    return InputError(
+        f"YAML lồng quá sâu (quá {MAX_DEPTH} cấp)", en=f"YAML nested too deeply (more than {MAX_DEPTH} levels)",
+        where=f"{name}:{line}",
+    )
 
 
 _SCALAR = yaml.SafeLoader("")  # only used for its scalar constructors; holds no document state
 
 
-def _build(node: yaml.Node, loc: Loc, out: Located, budget: list[int]) -> Any:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise InputError(
-            "Tài liệu YAML quá lớn sau khi mở rộng alias (nghi là 'alias bomb')",
-            en="YAML document too large after alias expansion (alias bomb?)",
-            where=f"{out.path}:{node.start_mark.line + 1}",
-        )
-    out.lines.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+class _Builder:
+    """Turns a composed node tree into plain data, bounded in depth and in alias expansion.
+
+    Nodes seen for the first time are free (their number is bounded by the file size); every
+    node reached again through an alias counts against ``max_nodes``, so a plain 10 MB inventory
+    loads while a "billion laughs" does not. An alias inside its own anchor (``x: &r [*r]``) is a
+    cycle and is refused instead of recursing forever.
+    """
+
+    def __init__(self, out: Located, max_nodes: int) -> None:
+        self.out = out
+        self.budget = max_nodes
+        self.seen: set[int] = set()
+        self.open: set[int] = set()  # ids of the nodes being built (the ancestors)
+
+    def _where(self, node: yaml.Node) -> str:
+        return f"{self.out.path}:{node.start_mark.line + 1}"
+
+    def build(self, node: yaml.Node, loc: Loc, depth: int) -> Any:
+        out = self.out
+        key = id(node)
+        if key in self.open:
+            raise InputError(
+                "YAML có alias trỏ vào chính nó (vòng lặp)", en="YAML alias refers to itself (a cycle)",
+                where=self._where(node),
+            )
+        if depth > MAX_DEPTH:
+            raise _too_deep(out.path, node.start_mark.line + 1)
+        if key in self.seen:
+            self.budget -= 1
+            if self.budget < 0:
+                raise InputError(
+                    "Tài liệu YAML quá lớn sau khi mở rộng alias (nghi là 'alias bomb')",
+                    en="YAML document too large after alias expansion (alias bomb?)",
+                    where=self._where(node),
+                )
+        else:
+            self.seen.add(key)
+        out.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            self.open.add(key)
+            try:
+                return self._mapping(node, loc, depth)
+            finally:
+                self.open.discard(key)
+        if isinstance(node, yaml.SequenceNode):
+            self.open.add(key)
+            try:
+                return [self.build(child, (*loc, i), depth + 1) for i, child in enumerate(node.value)]
+            finally:
+                self.open.discard(key)
+        try:
+            return _SCALAR.construct_object(node)
+        except (ValueError, yaml.constructor.ConstructorError) as exc:
+            dotted = ".".join(str(p) for p in loc)
+            raise InputError(
+                f"{dotted}: giá trị không hợp lệ: {node.value!r}", en=f"invalid value {node.value!r}: {exc}",
+                where=self._where(node),
+            ) from exc
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc, depth: int) -> dict[str, Any]:
+        out = self.out
         result: dict[str, Any] = {}
-        _SCALAR.flatten_mapping(node)
+        try:
+            _SCALAR.flatten_mapping(node)
+        except yaml.constructor.ConstructorError as exc:
+            raise InputError("Khóa gộp '<<' không hợp lệ", en=f"invalid merge key: {exc.problem}",
+                             where=self._where(node)) from exc
+        except RecursionError as exc:  # merge keys that include themselves
+            raise InputError("YAML có alias trỏ vào chính nó (vòng lặp)", en="YAML alias refers to itself (a cycle)",
+                             where=self._where(node)) from exc
         for key_node, value_node in node.value:
             key = _SCALAR.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             where = f"{out.path}:{key_node.start_mark.line + 1}"
@@ -118,18 +196,8 @@ def _build(node: yaml.Node, loc: Loc, out: Located, budget: list[int]) -> Any:
             if key in result:
                 raise InputError(f"Khóa '{key}' bị lặp", en=f"duplicate key '{key}'", where=where)
             out.lines[(*loc, key)] = key_node.start_mark.line + 1
-            result[key] = _build(value_node, (*loc, key), out, budget)
+            result[key] = self.build(value_node, (*loc, key), depth + 1)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(child, (*loc, i), out, budget) for i, child in enumerate(node.value)]
-    try:
-        return _SCALAR.construct_object(node)
-    except (ValueError, yaml.constructor.ConstructorError) as exc:
-        dotted = ".".join(str(p) for p in loc)
-        raise InputError(
-            f"{dotted}: giá trị không hợp lệ: {node.value!r}", en=f"invalid value {node.value!r}: {exc}",
-            where=f"{out.path}:{node.start_mark.line + 1}",
-        ) from exc
 
 
 def raise_pydantic(exc: Any, located: Located, *, prefix: Loc = ()) -> None:

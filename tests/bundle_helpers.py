@@ -166,3 +166,75 @@ def db_rows(ws: Workspace, table: str) -> list[tuple[Any, ...]]:
         return ws.db.execute(f"select * from [{table}] order by 1").fetchall()
     except sqlite3.OperationalError:
         return []
+
+
+# -- test certificates ----------------------------------------------------------------------------
+#: The instant the signing tests pin the clock to (``SECAUDIT_NOW``); certificates are dated around it,
+#: never around the day the tests run.
+PINNED_NOW = "2026-11-22T09:00:00+07:00"
+CERT_START = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+CERT_DAYS = 365 * 79  # to 2099: valid whatever day an outside tool (pdfsig) checks it
+CERT_PASSWORD = "mật-khẩu-thử"
+
+
+def cert_name(cn: str) -> Any:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    return x509.Name([
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "UBND tỉnh Nghệ An"),
+        x509.NameAttribute(NameOID.COMMON_NAME, cn),
+    ])
+
+
+def make_cert(subject: Any, issuer: Any, public: Any, key: Any, *, ca: bool, start: dt.datetime = CERT_START,
+              days: int = CERT_DAYS) -> Any:
+    """An X.509 certificate: a CA (``ca=True``) or a signing leaf issued by ``key``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=not ca, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+                          encipher_only=False, decipher_only=False)
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public)
+            .serial_number(x509.random_serial_number()).not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(usage, critical=True)
+            .sign(key, hashes.SHA256()))
+
+
+@dataclass
+class Identity:
+    """One agency's signing identity: the PKCS#12 it signs with and the public certificate it hands over."""
+
+    p12: Path
+    cert: Path
+    common_name: str
+
+
+def make_ca(root: Path, cn: str = "CA thử nghiệm Công an tỉnh") -> tuple[Path, Any, Any]:
+    """A self-signed CA written to ``root/<slug>.pem``; returns (pem path, certificate, key)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = make_cert(cert_name(cn), cert_name(cn), key.public_key(), key, ca=True)
+    path = root / f"ca-{hashlib.sha256(cn.encode()).hexdigest()[:8]}.pem"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path, cert, key
+
+
+def make_identity(root: Path, name: str, cn: str, ca_cert: Any, ca_key: Any) -> Identity:
+    """A signing certificate for ``cn`` issued by the CA, as ``name.p12`` (with the chain) and ``name.pem``."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    leaf = make_cert(cert_name(cn), ca_cert.subject, key.public_key(), ca_key, ca=False)
+    enc = serialization.BestAvailableEncryption(CERT_PASSWORD.encode())
+    (root / f"{name}.p12").write_bytes(pkcs12.serialize_key_and_certificates(name.encode(), key, leaf, [ca_cert], enc))
+    (root / f"{name}.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    return Identity(root / f"{name}.p12", root / f"{name}.pem", cn)

@@ -25,7 +25,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from secaudit import assess, inventory
+from secaudit import assess, clock, inventory
 from secaudit.assess import Evidence, Status
 from secaudit.cli import cli as root
 from secaudit.content import Library
@@ -470,9 +470,8 @@ systems:
         ports:
           - port: {web.port}
             protocol: tcp
-            service: http
-""")
-    today = dt.datetime.now(dt.UTC).date()
+""")  # no declared service: the listener only accepts and closes, so no HTTP check could vouch for it
+    today = clock.today()
     _answer(example_ws, "t1-lo-hong", "dat", agency=code, system="web", files=[_doc(tmp_path, "bien-ban.pdf")],
             kind="bien-ban", effective=today)
     no_scan = _sys_row(_evaluate(example_ws, code, today, INSPECT), "t1-lo-hong", "web")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import json
@@ -18,6 +17,7 @@ from bundle_helpers import (
     AS_OF,
     KH04,
     LIB,
+    PINNED_NOW,
     Entry,
     central_entries,
     db_rows,
@@ -32,7 +32,7 @@ from bundle_helpers import (
     write_zip,
 )
 
-from secaudit import assess, auditlog, bundle, inventory, submissions
+from secaudit import assess, auditlog, bundle, clock, inventory, submissions
 from secaudit.bundle import BundleError, Limits
 from secaudit.errors import SecauditError
 from secaudit.store import Workspace
@@ -40,6 +40,14 @@ from secaudit.store import Workspace
 from conftest import EXAMPLES
 
 PROFILES = [LIB.resolve_profile("tu-danh-gia"), LIB.resolve_profile("kiem-tra")]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pinned_clock() -> Iterator[None]:
+    """Bundles are dated by secaudit's clock and may not be newer than their import: pin it for the module."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SECAUDIT_NOW", PINNED_NOW)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -87,14 +95,20 @@ def test_round_trip_reproduces_every_agencys_status_matrix(source: Workspace, bu
         assert not result.duplicate and result.inventory == "applied-new"
         # as of the bundle's date (the default) and as of today, when the scans (dated by the clock) count too
         for profile in PROFILES:
-            for day in (AS_OF, dt.date.today()):
+            for day in (AS_OF, clock.today()):
                 sent = assess.results_json([assess.evaluate_agency(source, LIB, code, as_of=day, profile=profile)])
                 seen = assess.results_json([submissions.evaluate_submission(
                     receiver, LIB, result.submission_id, profile=profile, as_of=None if day == AS_OF else day)])
                 assert seen == sent, f"{code} / {profile.id} / {day}"
-        # the inventory arrived as sent
+        # the inventory arrived as sent, except the declared hosts: the receiver's scan scope takes them only
+        # when the inspector accepts them (issue 13)
+        sent_inventory = inventory.get_agency(source, code)
+        declared = [h for s in sent_inventory.systems for h in s.hosts]
+        assert result.scope == ("pending" if declared else "none")
+        assert all(not s.hosts for s in inventory.get_agency(receiver, code).systems)
+        submissions.accept(receiver, code, result.submission_id, actor="pa05")
         assert inventory.agency_document(inventory.get_agency(receiver, code)) == \
-            inventory.agency_document(inventory.get_agency(source, code))
+            inventory.agency_document(sent_inventory)
     # the matrix is not trivially empty: the example answers, evidence, waiver and scan all count
     statuses = {r["status"] for a in json.loads(assess.results_json(
         [assess.evaluate_agency(source, LIB, c, as_of=AS_OF, profile=PROFILES[0]) for c in bundles]))
@@ -172,7 +186,7 @@ def test_receivers_own_answers_and_scans_are_never_overwritten(bundles: dict[str
 
     from secaudit import scan
 
-    today = dt.date.today()  # scans are dated by the clock: compare as of today so both sides' scans count
+    today = clock.today()  # scans are dated by the clock: compare as of today so both sides' scans count
     police = Workspace.create(tmp_path / "police")
     agencies = inventory.load_agencies(inventory.inventory_files(EXAMPLES / "inventory"))
     inventory.import_agencies(police, agencies, actor="pa05", source="examples")

@@ -52,7 +52,9 @@ def test_duplicates_are_stored_once_with_two_references(example_ws: Workspace, t
                                                                                                      "qd-copy.pdf"]
 
 
-def test_effective_date_is_not_the_upload_date(example_ws: Workspace, tmp_path: Path) -> None:
+def test_effective_date_is_not_the_upload_date(example_ws: Workspace, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECAUDIT_NOW", "2026-11-22T09:00:00+07:00")  # the upload day, pinned
     path = tmp_path / "bien-ban.pdf"
     path.write_bytes(b"bien ban kiem tra")
     row = evidence.add(example_ws, path, actor="cán bộ", agency="vp-ubnd-tinh", system="tthc-tinh", kind="bien-ban",
@@ -60,9 +62,9 @@ def test_effective_date_is_not_the_upload_date(example_ws: Workspace, tmp_path: 
     listed = evidence.list_refs(example_ws, "vp-ubnd-tinh")
     assert [(r["effective"], r["expires"], r["note"]) for r in listed] == [("2025-12-20", "2026-12-20",
                                                                            "Biên bản kiểm tra")]
-    assert listed[0]["added_at"][:10] == dt.date.today().isoformat() != row["effective"]
+    assert listed[0]["added_at"][:10] == "2026-11-22" != row["effective"]
     default = evidence.add(example_ws, path, actor="t", agency="so-khcn")
-    assert default["effective"] == dt.date.today().isoformat() and default["expires"] is None
+    assert default["effective"] == "2026-11-22" and default["expires"] is None
 
 
 def test_add_is_logged_in_the_same_transaction(example_ws: Workspace, tmp_path: Path) -> None:

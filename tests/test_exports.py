@@ -26,7 +26,7 @@ from report_fixtures import (
     record_recorded_scan,
 )
 
-from secaudit import exports, inventory, report
+from secaudit import clock, exports, inventory, report
 from secaudit.content import Library
 from secaudit.errors import InputError
 from secaudit.exports import json_export, oscal, xlsx
@@ -55,7 +55,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Any:
     yield {
         "ws": ws, "lib": lib, "profile": profile, "files": files,
         "khcn": report.build_report(ws, lib, "so-khcn", as_of=AS_OF, profile=profile),
-        "scanned": report.build_report(ws, lib, "co-quan-doc-hai", as_of=dt.date.today(), profile=profile),
+        "scanned": report.build_report(ws, lib, "co-quan-doc-hai", as_of=clock.today(), profile=profile),
     }
     ws.close()
 

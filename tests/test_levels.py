@@ -62,8 +62,11 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], tuple[int, int, str | Non
      (3, 3, "nd331-d13-2-a"), (3, 3, "nd85-cd3-kddk")),
     ("tthc-khong-truc-tuyen", {"admin_procedures": True, "data_subjects_basic": 42000}, {},
      (3, 3, "nd331-d13-2-b"), (2, 2, "nd85-cd2-noi-bo")),
-    ("tthc-truc-tuyen", {"admin_procedures": True, **ONLINE_PERSONAL}, {},
+    ("tthc-truc-tuyen", {"admin_procedures": True, "public_service_stage": 4, **ONLINE_PERSONAL}, {},
      (3, 3, "nd331-d13-2-b"), (3, 3, "nd85-cd3-dvc")),
+    # the stage of the online public service decides NĐ 85/2016 only (NĐ 331 Đ13.2.b: any procedure)
+    ("tthc-truc-tuyen-muc-do-2", {"admin_procedures": True, "public_service_stage": 2, **ONLINE_PERSONAL}, {},
+     (3, 3, "nd331-d13-2-b"), (2, 2, "nd85-cd2-duoi-10k")),
     ("co-ban-99999", {**ONLINE_PERSONAL, "data_subjects_basic": 99_999}, {},
      (2, 2, "nd331-d12-2-b"), (2, 2, "nd85-cd2-duoi-10k")),
     ("co-ban-100000", {**ONLINE_PERSONAL, "data_subjects_basic": 100_000}, {},
@@ -77,8 +80,12 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], tuple[int, int, str | Non
     ("ha-tang-co-quan", {"infrastructure_scope": "co-quan"}, {}, (2, 2, "nd331-d12-3"), (2, 2, "nd85-cd2-ha-tang")),
     ("ha-tang-tinh", {"infrastructure_scope": "tinh"}, {}, (3, 3, "nd331-d13-3"), (3, 3, "nd85-cd3-ha-tang")),
     ("ha-tang-bo-nganh", {"infrastructure_scope": "bo-nganh"}, {}, (3, 3, "nd331-d13-3"), (3, 3, "nd85-cd3-ha-tang")),
-    ("ha-tang-toan-quoc", {"infrastructure_scope": "quoc-gia"}, {},
+    ("ha-tang-toan-quoc", {"infrastructure_scope": "quoc-gia", "runs_247": True}, {},
      (4, 4, "nd331-d14-2-hatang"), (4, 4, "nd85-cd4-ha-tang")),
+    ("ha-tang-toan-quoc-khong-247", {"infrastructure_scope": "quoc-gia", "runs_247": False}, {},
+     (3, 3, "nd331-d13-3"), (3, 3, "nd85-cd3-ha-tang")),
+    ("dkcn-cong-trinh-anqg", {"industrial_control_grade": "III", "ns_works": True}, {},
+     (5, 5, "nd331-d15-4-anqg"), (3, 3, "nd85-cd3-dkcn")),
     ("dkcn-cap-iv", {"industrial_control_grade": "IV"}, {}, (3, 3, "nd331-d13-4"), (3, 3, "nd85-cd3-dkcn")),
     ("dkcn-cap-ii", {"industrial_control_grade": "II"}, {}, (3, 3, "nd331-d13-4"), (3, 3, "nd85-cd3-dkcn")),
     ("dkcn-cap-i", {"industrial_control_grade": "I"}, {}, (4, 4, "nd331-d14-3"), (4, 4, "nd85-cd4-dkcn")),
@@ -198,6 +205,7 @@ def _norm(text: str) -> str:
 def test_every_quote_is_in_the_legal_text() -> None:
     texts = {
         "nd-331-2026": _norm((LEGAL / "nd-331-2026-nd-cp-bao-ve-anm-httt.txt").read_text()),
+        "luat-116-2025": _norm((LEGAL / "luat-116-2025-qh15-an-ninh-mang.txt").read_text()),
         "tt-12-2022": _norm((LEGAL / "tt-12-2022-tt-btttt-chi-tiet-nd-85-2016.txt").read_text()),
         "kh92a-ubnd-nghe-an": _norm((SEEDS / "004_3ecad1e4bf92538d.txt").read_text()),
     }
@@ -212,6 +220,8 @@ def test_every_quote_is_in_the_legal_text() -> None:
                 quotes.append((cit.doc or book.document, cit.quote))
         if book.transition:
             quotes.append((book.document, book.transition.quote))
+        if book.keeps_level:
+            quotes.append((book.keeps_level.doc, book.keeps_level.quote))
         for doc, quote in quotes:
             if quote and doc in texts:
                 assert _norm(quote) in texts[doc], (book.id, quote)
@@ -426,7 +436,9 @@ def test_level_list_flags_the_example_problems(example_ws: Workspace, cli, day: 
     assert rows["cchn-y-duoc"]["suggested_min"] == 3 and rows["cchn-y-duoc"]["approved"] == 2
     assert "sai-tham-quyen-tham-dinh" in rows["hssk-dien-tu"]["flags"]  # level 4 without a Bộ Công an appraisal
     assert "chua-phe-duyet" in rows["tthc-tinh"]["flags"]  # no decision
-    assert rows["lgsp-tinh"]["flags"] == []  # complete and correct
+    # complete and correct; approved under NĐ 85/2016 on 10/04/2026, so the level is kept and only the
+    # new law's measures are due by 30/06/2027 (Luật 116/2025 Đ45.1) — a dated warning, not an error
+    assert rows["lgsp-tinh"]["flags"] == ["bien-phap-luat-moi"] and rows["lgsp-tinh"]["due"] == "2027-06-30"
     assert rows["cchn-y-duoc"]["regime"] == ("nd85" if day == "2026-08-18" else "nd331")
 
 

@@ -8,7 +8,6 @@ whose hashes must match the evidence store. The roll-up HTML is loaded in headle
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import json
@@ -31,14 +30,14 @@ from report_fixtures import (
     record_recorded_scan,
 )
 
-from secaudit import inventory, report
+from secaudit import clock, inventory, report
 from secaudit.content import Library
 from secaudit.errors import InputError, NotFoundError, RenderError
 from secaudit.store import Workspace
 
 from conftest import EXAMPLES
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 def _pdftotext(pdf: bytes, *args: str) -> str:

@@ -12,7 +12,6 @@ in this process — Python's audit hooks see no socket connection, no URL reques
 
 from __future__ import annotations
 
-import datetime as dt
 import html as htmllib
 import json
 import os
@@ -29,11 +28,11 @@ from typing import Any
 import pytest
 from report_fixtures import hostile_inventory, hostile_services, import_file, live_scan, record_recorded_scan
 
-from secaudit import report
+from secaudit import clock, report
 from secaudit.content import Library
 from secaudit.store import Workspace
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 class _Audit:

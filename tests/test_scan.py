@@ -42,7 +42,7 @@ from typing import Any
 
 import pytest
 
-from secaudit import assess, inventory, scan
+from secaudit import assess, clock, inventory, scan
 from secaudit.content import Library
 from secaudit.errors import InputError, InvalidTargetError, NotFoundError, OutOfScopeError, ScanError, ValidationError
 from secaudit.scanner import parse_xml
@@ -268,7 +268,7 @@ def test_dead_host_is_unknown_never_up(scenario: Scenario) -> None:
     assert row[0] == "unknown" and row[1]
     assert not scenario.rules_at(DEAD)  # nothing claimed about a host nobody heard from
     lib = Library()
-    result = assess.evaluate_agency(scenario.ws, lib, "co-quan-thu", as_of=dt.date.today(),
+    result = assess.evaluate_agency(scenario.ws, lib, "co-quan-thu", as_of=clock.today(),
                                     profile=lib.resolve_profile("tu-danh-gia"))
     row = next(r for r in result.system_results if r.system == "du-phong" and r.item == "t1-lo-hong")
     assert any(DEAD in reason for reason in row.reasons)
@@ -294,7 +294,7 @@ def test_scan_row_records_provenance(scenario: Scenario) -> None:
 
 def test_evaluation_uses_the_latest_scan(scenario: Scenario) -> None:
     lib = Library()
-    result = assess.evaluate_agency(scenario.ws, lib, "co-quan-thu", as_of=dt.date.today(),
+    result = assess.evaluate_agency(scenario.ws, lib, "co-quan-thu", as_of=clock.today(),
                                     profile=lib.resolve_profile("tu-danh-gia"))
     by_system = {r.system: r for r in result.system_results if r.item == "t1-lo-hong"}
     assert by_system["cong-web"].status is assess.Status.FAIL
@@ -489,7 +489,7 @@ systems:
 def write_scope(tmp: Path, targets: list[str], *, until: dt.date | None = None, **extra: Any) -> Path:
     path = tmp / "pham-vi.yaml"
     doc = {"authorised_by": "Trưởng phòng PA05, Công an tỉnh (thử)", "reference": "KH kiểm tra số 1 (thử)",
-           "valid_until": (until or dt.date.today() + dt.timedelta(days=5)).isoformat(), "targets": targets, **extra}
+           "valid_until": (until or clock.today() + dt.timedelta(days=5)).isoformat(), "targets": targets, **extra}
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return path
 
@@ -521,8 +521,8 @@ def test_scope_adds_authorised_undeclared_hosts(ws: Workspace, tmp_path: Path) -
 
 
 @pytest.mark.parametrize(("kwargs", "error"), [
-    ({"until": dt.date.today() - dt.timedelta(days=1)}, OutOfScopeError),
-    ({"valid_from": (dt.date.today() + dt.timedelta(days=2)).isoformat()}, OutOfScopeError),
+    ({"until": clock.today() - dt.timedelta(days=1)}, OutOfScopeError),
+    ({"valid_from": (clock.today() + dt.timedelta(days=2)).isoformat()}, OutOfScopeError),
     ({"agency": "co-quan-khac"}, OutOfScopeError),
     ({"targets_override": ["127.0.0.0/16"]}, InvalidTargetError),
     ({"unknown_key": 1}, ValidationError),
@@ -548,8 +548,8 @@ def test_wide_scope_needs_allow_large() -> None:
                                 "targets": ["127.0.0.0/20", "https://portal.example.vn:8443/x"]}))
     try:
         with pytest.raises(InvalidTargetError, match=r"quá rộng|too wide"):
-            load_scope(path, today=dt.date.today())
-        scope = load_scope(path, today=dt.date.today(), allow_large=True)
+            load_scope(path, today=clock.today())
+        scope = load_scope(path, today=clock.today(), allow_large=True)
         assert [str(t) for t in scope.targets] == ["127.0.0.0/20", "portal.example.vn"]
         assert scope.covers("127.0.15.255") and not scope.covers("127.0.16.0") and scope.covers("PORTAL.example.vn")
     finally:

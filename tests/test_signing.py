@@ -1,7 +1,9 @@
 """Signatures: PAdES on reports (checked by pyHanko and poppler's pdfsig), CMS on bundle manifests.
 
 Every certificate is made here at run time: a throwaway CA, a signer whose subject is the
-Vietnamese name of an agency, and a second, unrelated CA that must not be trusted.
+Vietnamese name of the agency whose bundle it signs, and a second, unrelated CA that must not be
+trusted. The clock is pinned and the certificates are dated around it, so no test depends on the
+day it runs.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import datetime as dt
 import shutil
 import subprocess
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,19 +21,39 @@ import pytest
 
 pytest.importorskip("pyhanko", reason="pyHanko is not installed (pip install 'secaudit[sign]'): signing untested")
 
-from bundle_helpers import AS_OF, LIB, flip_byte, populate, read_entries, write_zip
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from bundle_helpers import (
+    AS_OF,
+    CERT_PASSWORD,
+    LIB,
+    PINNED_NOW,
+    cert_name,
+    flip_byte,
+    make_ca,
+    make_cert,
+    make_identity,
+    populate,
+    read_entries,
+    write_zip,
+)
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 
 from secaudit import bundle, inventory, report, signing, submissions
 from secaudit.bundle import BundleError
 from secaudit.store import Workspace
 
-SIGNER_CN = "Sở Khoa học và Công nghệ Nghệ An"
-PASSWORD = "mật-khẩu-thử"
+# The signed bundle below is so-y-te's, so its signer is Sở Y tế (the signature is bound to it in
+# test_verify_and_import_commands_with_trust).
+SIGNER_CN = "Sở Y tế tỉnh Nghệ An"
+PASSWORD = CERT_PASSWORD
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pinned_clock() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SECAUDIT_NOW", PINNED_NOW)
+        yield
 
 
 @dataclass
@@ -40,50 +63,22 @@ class Pki:
     p12: Path
     password_file: Path
     expired_p12: Path
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "UBND tỉnh Nghệ An"),
-        x509.NameAttribute(NameOID.COMMON_NAME, cn),
-    ])
-
-
-def _cert(subject: x509.Name, issuer: x509.Name, public: object, key: rsa.RSAPrivateKey, *, ca: bool,
-          start: dt.datetime, days: int) -> x509.Certificate:
-    usage = x509.KeyUsage(digital_signature=True, content_commitment=not ca, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-                          encipher_only=False, decipher_only=False)
-    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public)  # type: ignore[arg-type]
-            .serial_number(x509.random_serial_number()).not_valid_before(start)
-            .not_valid_after(start + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-            .add_extension(usage, critical=True)
-            .sign(key, hashes.SHA256()))
+    cert: Path
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     root = tmp_path_factory.mktemp("pki")
-    now = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
-    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    ca = _cert(_name("CA thử nghiệm Công an tỉnh"), _name("CA thử nghiệm Công an tỉnh"), ca_key.public_key(), ca_key,
-               ca=True, start=now, days=30)
-    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    other = _cert(_name("CA khác"), _name("CA khác"), other_key.public_key(), other_key, ca=True, start=now, days=30)
+    ca_path, ca, ca_key = make_ca(root)
+    other_path, _, _ = make_ca(root, "CA khác")
+    signer = make_identity(root, "signer", SIGNER_CN, ca, ca_key)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    leaf = _cert(_name(SIGNER_CN), ca.subject, key.public_key(), ca_key, ca=False, start=now, days=30)
-    expired = _cert(_name(SIGNER_CN), ca.subject, key.public_key(), ca_key, ca=False,
-                    start=now - dt.timedelta(days=400), days=30)
-    pem = serialization.Encoding.PEM
-    (root / "ca.pem").write_bytes(ca.public_bytes(pem))
-    (root / "other-ca.pem").write_bytes(other.public_bytes(pem))
+    expired = make_cert(cert_name(SIGNER_CN), ca.subject, key.public_key(), ca_key, ca=False,
+                        start=dt.datetime(2020, 1, 1, tzinfo=dt.UTC), days=30)
     enc = serialization.BestAvailableEncryption(PASSWORD.encode())
-    (root / "signer.p12").write_bytes(pkcs12.serialize_key_and_certificates(b"signer", key, leaf, [ca], enc))
     (root / "expired.p12").write_bytes(pkcs12.serialize_key_and_certificates(b"old", key, expired, [ca], enc))
     (root / "password").write_text(PASSWORD + "\n", encoding="utf-8")
-    return Pki(root / "ca.pem", root / "other-ca.pem", root / "signer.p12", root / "password", root / "expired.p12")
+    return Pki(ca_path, other_path, signer.p12, root / "password", root / "expired.p12", signer.cert)
 
 
 @pytest.fixture(scope="module")
@@ -264,11 +259,17 @@ def test_verify_and_import_commands_with_trust(cli, signed_bundle: Path, pki: Pk
     assert cli("init").code == 0
     refused = cli("bundle", "import", str(signed_bundle), "--trust", str(pki.other_ca))
     assert refused.code == 1
+    # A CA-trusted chain alone no longer makes a signature speak for so-y-te (issue 13): the receiver
+    # binds the agency's certificate once, then the same import goes through.
+    unbound = cli("bundle", "import", str(signed_bundle), "--trust", str(pki.ca))
+    assert unbound.code == 1 and "secaudit trust add so-y-te" in unbound.err
+    assert cli("trust", "add", "so-y-te", str(pki.cert)).code == 0
     accepted = cli("bundle", "import", str(signed_bundle), "--trust", str(pki.ca))
     assert accepted.code == 0 and SIGNER_CN in accepted.err
     ws = Workspace.open(tmp_path / "ws")
     row = submissions.list_submissions(ws)[0]
-    assert row["signature"] == "trusted" and SIGNER_CN in row["signer"]
+    assert row["signature"] == "bound" and SIGNER_CN in row["signer"]
+    assert "gắn với cơ quan so-y-te" in cli("bundle", "verify", str(signed_bundle), "--trust", str(pki.ca)).out
 
 
 def test_unsigned_bundle_is_refused_when_trust_is_required(source: Workspace, pki: Pki, tmp_path: Path) -> None:

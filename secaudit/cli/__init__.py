@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from .. import __version__
+from .. import __version__, clock
 from ..errors import EXIT_ERROR, EXIT_NOT_MET, EXIT_USAGE, SecauditError
 
 F = Callable[..., Any]
@@ -83,7 +83,7 @@ def _actor(actor: str | None) -> str:
 
 
 def _date(value: dt.datetime | None) -> dt.date:
-    return value.date() if value else dt.date.today()
+    return value.date() if value else clock.today()
 
 
 def _library() -> Any:
@@ -103,22 +103,37 @@ def _note(message: str) -> None:
 
 
 def format_rows(rows: Sequence[dict[str, Any]], fmt: str, headers: dict[str, str] | None = None) -> str:
-    """Rows as a table, JSON or CSV text (the listing formatter every command shares)."""
+    """Rows as a table, JSON or CSV text (the listing formatter every command shares).
+
+    Invisible format characters in the data are shown as ``<U+XXXX>`` in every format, and CSV
+    cells that a spreadsheet would run as a formula get a leading apostrophe.
+    """
+    from ..text import csv_cell, visible, visible_data
+
     if fmt == "json":
-        return json.dumps(list(rows), ensure_ascii=False, indent=2, default=str) + "\n"
+        return json.dumps(visible_data(list(rows)), ensure_ascii=False, indent=2, default=str) + "\n"
     keys = list(headers or (rows[0].keys() if rows else []))
     if fmt == "csv":
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow([csv_cell(k) for k in keys])
+        writer.writerows([csv_cell(_cell_text(r.get(k))) for k in keys] for r in rows)
         return buf.getvalue()
     from tabulate import tabulate
 
     if not rows:
         return "(không có dữ liệu / no rows)\n"
-    titles = [headers[k] for k in keys] if headers else keys
-    return tabulate([[r.get(k) for k in keys] for r in rows], headers=titles, tablefmt="simple") + "\n"
+    titles = [visible(headers[k]) for k in keys] if headers else [visible(k) for k in keys]
+    table = [[c if c is None or isinstance(c, int | float) else visible(str(c)) for c in (r.get(k) for k in keys)]
+             for r in rows]
+    return tabulate(table, headers=titles, tablefmt="simple") + "\n"
+
+
+def _cell_text(value: Any) -> Any:
+    """A CSV cell as ``csv`` would write it (None empty), so list or dict values are escaped too."""
+    if value is None or isinstance(value, int | float):
+        return value
+    return value if isinstance(value, str) else str(value)
 
 
 # -- the group ----------------------------------------------------------------------------------

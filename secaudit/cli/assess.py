@@ -129,11 +129,25 @@ def _walk(ws: Any, lib: Any, agency: str, system: str | None, day: dt.date, reso
         evidence = _ask_evidence(step) if choice != "khong-ap-dung" else []
         a.answer_step(ws, session, step, status=choice, note=note or None, evidence=evidence, actor=actor,
                       effective=effective)
-        click.echo(f"Đã lưu / saved: {a.LABELS['vi'][a.Status(choice)]}"
-                   + (f", {len(evidence)} tệp minh chứng" if evidence else ""))
+        result = a.evaluate_step(ws, lib, step, agency=agency, as_of=day, profile=resolved)
+        click.echo(_saved_message(choice, len(evidence), result))
     a.finish_session(ws, session, actor=actor)
     click.echo(f"Xong phiên #{session.id}: trả lời {session.answered}, bỏ qua {session.skipped}."
                f" Xem kết quả: secaudit status {agency} / done.")
+
+
+def _saved_message(choice: str, files: int, result: Any) -> str:
+    """What the walk says after saving: the answer, and whether the evaluation takes it as given."""
+    from ..assess import LABELS, Status, answer_counts
+
+    answered = LABELS["vi"][Status(choice)]
+    attached = f", {files} tệp minh chứng" if files else ""
+    reasons = "; ".join(result.reasons[:2])
+    if answer_counts(choice, result):
+        return f"Đã lưu / saved: {answered}{attached}" + (f" — {reasons}" if reasons else "")
+    return (f"Đã lưu câu trả lời {answered}{attached}, nhưng chưa được tính: đánh giá hiện tại là"
+            f" {LABELS['vi'][result.status]}" + (f" — {reasons}" if reasons else "")
+            + " / saved, but the answer does not count yet")
 
 
 def _ask_status(step: Any) -> str:
@@ -149,11 +163,10 @@ def _ask_status(step: Any) -> str:
 
 
 def _ask_evidence(step: Any) -> list[Any]:
-    from ..assess import Evidence
-    from ..content import EVIDENCE_KINDS, UNCLASSIFIED
+    from ..assess import Evidence, default_evidence_kind
+    from ..content import EVIDENCE_KINDS
 
-    expected = step.item.evidence.documents
-    default_kind = expected[0] if expected else UNCLASSIFIED
+    default_kind = default_evidence_kind(step.item)
     files: list[Evidence] = []
     while True:
         raw = click.prompt("Tệp minh chứng (Enter để xong) / evidence file (Enter when done)", default="",

@@ -173,18 +173,31 @@ def format_verify(info: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _bindings(workspace: str | None) -> Any:
+    """The receiver's agency ↔ certificate bindings when a workspace is there, else None (not checked)."""
+    from ..signing import load_bindings
+    from ..store import DB_NAME, resolve_workspace
+
+    if not (resolve_workspace(workspace) / DB_NAME).is_file():
+        return None
+    return load_bindings(_open(workspace))
+
+
 @bundle.command("verify")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @_trust_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Định dạng đầu ra. / Output format.")
-def bundle_verify(file: Path, trust: tuple[Path, ...], fmt: str) -> None:
+@click.option("--workspace", "-w", "workspace", envvar="SECAUDIT_WORKSPACE", default=None, metavar="DIR",
+              help="Workspace có danh sách chứng thư gắn với cơ quan (secaudit trust); mặc định nếu có. / "
+                   "Workspace whose agency certificates to check the signature against.")
+def bundle_verify(file: Path, trust: tuple[Path, ...], fmt: str, workspace: str | None) -> None:
     """Kiểm tra cấu trúc, mọi mã băm và chữ ký của gói; mã thoát 1 nếu có sai lệch. / Verify a bundle."""
     import json
 
     from .. import bundle as b
 
-    info = b.verify_bundle(file, trust=list(trust) or None)
+    info = b.verify_bundle(file, trust=list(trust) or None, bindings=_bindings(workspace))
     _emit(json.dumps(info.to_dict(), ensure_ascii=False, indent=2) + "\n" if fmt == "json" else format_verify(info))
     if not info.ok:
         raise b.BundleError(info.problems, en="bundle verification failed")
@@ -207,9 +220,36 @@ def bundle_import(file: Path, trust: tuple[Path, ...], workspace: str | None, ac
     counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()) if v)
     _note(f"Đã nhập lần nộp #{result.submission_id} của {result.agency} / imported submission #{result.submission_id}"
           + (f" (thay lần #{result.supersedes} / after #{result.supersedes})" if result.supersedes else "")
+          + (f"\n  lưu ý / note: gói này lập trước lần nộp #{result.newer} đã nhận; không thay kiểm kê /"
+             f" made before submission #{result.newer}" if result.newer else "")
           + f"\n  kiểm kê / inventory: {INVENTORY_LABELS.get(result.inventory, result.inventory)}"
+          + f"\n  phạm vi quét / scan scope: {SCOPE_LABELS.get(result.scope, result.scope)}"
           + f"\n  dữ liệu / rows: {counts or '-'}; tệp mới / new files: {result.new_files}"
           + (f"\n  người ký / signer: {result.signer}" if result.signer else ""))
+    if result.host_changes:
+        _note(format_host_changes(result.host_changes))
+    if result.scope == "pending":
+        _note(f"Xem xét rồi chấp nhận bằng / review, then accept with: "
+              f"secaudit submissions accept {result.agency} {result.submission_id}")
+
+
+def format_host_changes(changes: list[dict[str, Any]]) -> str:
+    """The diff of declared hosts, one row per system and address."""
+    rows = [{"change": HOST_CHANGE_LABELS.get(c["change"], c["change"]), "system": c["system"],
+             "address": c["address"], "before": c["before"] or "-", "after": c["after"] or "-"} for c in changes]
+    return ("Thay đổi địa chỉ khai báo (phạm vi quét) / changes to declared hosts (scan scope):\n"
+            + format_rows(rows, "table", {"change": "Thay đổi", "system": "Hệ thống", "address": "Địa chỉ",
+                                          "before": "Đang quét", "after": "Cơ quan khai"}).rstrip("\n"))
+
+
+HOST_CHANGE_LABELS = {"added": "+ thêm / added", "removed": "- bỏ / removed", "changed": "~ đổi / changed"}
+SCOPE_LABELS = {
+    "none": "không đổi địa chỉ khai báo / declared hosts unchanged",
+    "pending": "CHỜ CHẤP NHẬN — địa chỉ khai báo trong gói chưa được đưa vào phạm vi quét / PENDING — the bundle's"
+               " hosts are not in the scan scope until accepted",
+    "applied-signed": "đã áp dụng theo chính sách: gói ký bằng chứng thư gắn với cơ quan / applied by policy: signed"
+                      " with the agency's bound certificate",
+}
 
 
 INVENTORY_LABELS = {
@@ -348,12 +388,40 @@ def submissions_status(agency: str, submission: int | None, as_of: dt.datetime |
             "claimed": _ports(h, "claimed"), "own": _ports(h, "own"), "verdict": s.VERDICT_LABELS[h["verdict"]]}
             for h in hosts], "table", {"system": "Hệ thống", "address": "Địa chỉ", "claimed": "Cơ quan quét",
                                        "own": "Mình quét", "verdict": "Đối chiếu"}).rstrip("\n"))
+    if cmp.host_changes:
+        out.append("\n" + format_host_changes(cmp.host_changes))
+        out.append(f"Chưa vào phạm vi quét; chấp nhận bằng / not in the scan scope; accept with: "
+                   f"secaudit submissions accept {agency} {cmp.submission_id}")
     if cmp.inventory:
         out.append(f"\nKiểm kê khác nhau / inventory differences ({len(cmp.inventory)}):")
         out.append(format_rows([{"field": d["field"], "claimed": _short(d["claimed"]), "own": _short(d["own"])}
                                 for d in cmp.inventory], "table",
                                {"field": "Trường", "claimed": "Cơ quan khai", "own": "Của mình"}).rstrip("\n"))
     _emit("\n".join(out) + "\n")
+
+
+@submissions.command("accept")
+@click.argument("agency")
+@click.argument("submission", type=int)
+@click.option("--dry-run", is_flag=True, help="Chỉ hiện thay đổi, không áp dụng. / Show the changes only.")
+@workspace_options
+def submissions_accept(agency: str, submission: int, dry_run: bool, workspace: str | None, actor: str | None) -> None:
+    """Chấp nhận kiểm kê của một lần nộp, kể cả địa chỉ khai báo, làm phạm vi quét. / Accept a submission's
+    inventory, declared hosts included, into the scan scope."""
+    from .. import submissions as s
+
+    result = s.accept(_open(workspace), agency, submission, actor=_actor(actor), dry_run=dry_run)
+    if result.host_changes:
+        _emit(format_host_changes(result.host_changes) + "\n")
+    elif not result.changed:
+        _note("Kiểm kê của lần nộp này trùng với kiểm kê đang dùng; không có gì thay đổi / nothing to change")
+    if result.newer:
+        _note(f"lưu ý / note: đã có lần nộp mới hơn (#{result.newer}) / a newer submission exists (#{result.newer})")
+    if dry_run:
+        _note("Chạy thử: chưa áp dụng gì / dry run: nothing applied")
+    else:
+        _note(f"Đã chấp nhận lần nộp #{submission} của {agency}: kiểm kê và địa chỉ khai báo đã được áp dụng /"
+              f" accepted submission #{submission}: inventory and declared hosts applied")
 
 
 def _ports(host: dict[str, Any], side: str) -> str:

@@ -22,6 +22,7 @@ from . import (
 )
 
 _DATE = click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"])
+UNLINKED = "chưa gắn với yêu cầu nào"
 
 
 def _day(value: dt.datetime | None) -> dt.date | None:
@@ -57,7 +58,11 @@ def evidence_add(file: Path, agency: str | None, system: str | None, kind: str, 
     row = ev.add(_open(workspace), file, actor=_actor(actor), agency=agency, system=system, kind=kind,
                  effective=_day(effective), expires=_day(expires), item=item, note=note)
     _emit(row["sha256"] + "\n")
-    _note(f"Đã lưu '{row['original_name']}' ({row['size']} byte) / stored")
+    linked = ev.backs(row)
+    _note(f"Đã lưu '{row['original_name']}' ({row['size']} byte), "
+          + (f"minh chứng cho {linked} / stored for {linked}" if linked else
+             f"{UNLINKED}; dùng --item CHECKLIST:ITEM để tệp được tính cho một yêu cầu"
+             " / stored, not linked to any requirement (use --item)"))
 
 
 @evidence.command("list")
@@ -74,9 +79,11 @@ def evidence_list(agency: str | None, system: str | None, fmt: str, workspace: s
     if fmt == "table":
         for row in rows:
             row["sha256"] = row["sha256"][:12]
+            row["backs"] = ev.backs(row) or UNLINKED
     _emit(format_rows(rows, fmt, {
         "sha256": "SHA-256", "original_name": "Tên tệp", "agency": "Cơ quan", "system": "Hệ thống",
-        "kind": "Loại", "effective": "Hiệu lực", "expires": "Hết hạn", "size": "Byte", "added_at": "Ngày thêm",
+        "kind": "Loại", "backs": "Yêu cầu", "effective": "Hiệu lực", "expires": "Hết hạn", "size": "Byte",
+        "added_at": "Ngày thêm",
     } if fmt == "table" else None))
 
 

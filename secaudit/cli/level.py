@@ -89,7 +89,7 @@ def level_list(agency: str | None, as_of: dt.datetime | None, fmt: str, workspac
     _emit(format_rows(rows, fmt, {
         "agency": "Cơ quan", "system": "Hệ thống", "regime": "Căn cứ", "suggested": "Theo tiêu chí",
         "proposed": "Đề xuất", "approved": "Phê duyệt", "dossier_state": "Hồ sơ", "decision_number": "Quyết định",
-        "dossier_files": "Tệp HS", "flags": "Cảnh báo",
+        "dossier_files": "Tệp HS", "flags": "Cảnh báo", "due": "Hạn",
     } if fmt == "table" else None))
     errors = sum(r["errors"] for r in rows)
     _note(f"{len(rows)} hệ thống, {errors} lỗi về cấp độ / {len(rows)} systems, {errors} level errors")

@@ -50,7 +50,8 @@ SCHEMA: dict[str, Any] = {
         "profile": _obj({"id": {"type": "string"}, "title": {"type": "string"}}),
         "agency": {"type": "object", "required": ["code", "name", "kind", "province", "recipients"],
                    "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"},
-                                  "parent": TEXT, "province": {"type": "string"}, "place": TEXT, "symbol": TEXT,
+                                  "role": {"type": "string"}, "parent": TEXT, "province": {"type": "string"},
+                                  "place": TEXT, "symbol": TEXT,
                                   "private_data_centre": {"type": ["boolean", "null"]},
                                   "security_contact": _PERSON, "signer": _PERSON,
                                   "recipients": _list({"type": "string"})},
@@ -98,7 +99,7 @@ SCHEMA: dict[str, Any] = {
         "findings": _list(_obj({
             "scan_id": {"type": "integer"}, "system": {"type": "string"}, "address": {"type": "string"},
             "port": {"type": ["integer", "null"]}, "rule": {"type": "string"}, "severity": SEVERITY,
-            "checklist": TEXT, "item": TEXT, "title": TEXT, "detail": TEXT,
+            "bears_on": _list({"type": "string"}), "title": TEXT, "detail": TEXT,
         })),
         "scans": _list(_obj({
             "id": {"type": "integer"}, "system": TEXT, "profile": TEXT, "status": {"type": "string"},

@@ -113,8 +113,7 @@ def document(data: ReportData) -> dict[str, Any]:
                                                                                f"SHA-256 {s['xml_sha256']}")}]
         observations.append(obs)
     for i, f in enumerate(data.findings):
-        oid = _uuid(*key, "scan-finding", f["scan_id"], f["system"], f["address"], f["port"], f["rule"],
-                    f["checklist"], f["item"], i)
+        oid = _uuid(*key, "scan-finding", f["scan_id"], f["system"], f["address"], f["port"], f["rule"], i)
         where = f"{f['address']}:{f['port']}" if f["port"] else f["address"]
         obs = {
             "uuid": oid, "title": _line(f"{f['title'] or f['rule']} ({where})"),
@@ -127,8 +126,10 @@ def document(data: ReportData) -> dict[str, Any]:
             obs["subjects"] = [{"subject-uuid": components[f["system"]], "type": "component",
                                 "title": _line(names[f["system"]])}]
         observations.append(obs)
-        if f["checklist"] and f["item"]:
-            by_requirement.setdefault(f"{f['checklist']}.{f['item']}", []).append(oid)
+        for ref in f["bears_on"]:  # one observation per problem, related to each requirement it bears on
+            checklist, _, item = ref.partition(":")
+            if checklist and item:
+                by_requirement.setdefault(f"{checklist}.{item}", []).append(oid)
     for e in data.evidence:
         if e["kind"] == "ket-qua-quet":
             continue  # the scan's own observation carries its XML

@@ -14,6 +14,7 @@ import zipfile
 from typing import TYPE_CHECKING, Any
 
 from ..assess import LABELS
+from ..text import visible
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
@@ -30,7 +31,8 @@ HEAD = {
     "vi": {
         "field": "Nội dung", "value": "Giá trị", "agency": "Cơ quan", "code": "Mã", "as_of": "Số liệu đến ngày",
         "profile": "Hồ sơ đánh giá", "generator": "Công cụ", "manifest": "SHA-256 bảng kê minh chứng",
-        "checklist": "Bộ tiêu chí", "item": "Mục", "parent": "Mục cha", "task": "Nhiệm vụ / yêu cầu",
+        "checklist": "Bộ tiêu chí", "item": "Mục", "bears_on": "Yêu cầu liên quan", "parent": "Mục cha",
+        "task": "Nhiệm vụ / yêu cầu",
         "scope": "Phạm vi", "basis": "Căn cứ", "deadline": "Thời hạn", "status": "Mã kết quả",
         "status_label": "Kết quả", "overdue": "Quá hạn", "reasons": "Ghi chú", "system": "Hệ thống",
         "name": "Tên", "critical": "Trọng yếu", "owner": "Chủ quản", "operator": "Đơn vị vận hành",
@@ -47,7 +49,8 @@ HEAD = {
     "en": {
         "field": "Field", "value": "Value", "agency": "Agency", "code": "Code", "as_of": "Data as of",
         "profile": "Profile", "generator": "Generator", "manifest": "SHA-256 of the evidence manifest",
-        "checklist": "Checklist", "item": "Item", "parent": "Parent", "task": "Task / requirement",
+        "checklist": "Checklist", "item": "Item", "bears_on": "Requirements concerned", "parent": "Parent",
+        "task": "Task / requirement",
         "scope": "Scope", "basis": "Legal basis", "deadline": "Deadline", "status": "Status code",
         "status_label": "Result", "overdue": "Overdue", "reasons": "Notes", "system": "System",
         "name": "Name", "critical": "Critical", "owner": "Owner", "operator": "Operator",
@@ -74,7 +77,7 @@ def _put(ws: Worksheet, row: int, values: list[Any]) -> None:
     for col, value in enumerate(values, 1):
         cell = ws.cell(row=row, column=col)
         if isinstance(value, str):
-            cell.value = value
+            cell.value = visible(value)  # a bidi override in a name must not reorder what Excel shows
             cell.data_type = "s"
         elif isinstance(value, dt.date):
             cell.value = value
@@ -161,11 +164,11 @@ def render(data: ReportData) -> bytes:
            widths=[16, 18, 16, 20, 60, 9, 40, 12, 14, 16, 9, 70])
 
     ws = wb.create_sheet(names["findings"])
-    _table(ws, [h["system"], h["address"], h["port"], h["severity"], h["rule"], h["title"], h["detail"], h["checklist"],
-                h["item"], h["scan"]],
-           [[f["system"], f["address"], f["port"], f["severity"], f["rule"], f["title"], f["detail"], f["checklist"],
-             f["item"], f["scan_id"]] for f in data.findings],
-           widths=[20, 16, 8, 12, 24, 50, 30, 16, 18, 8])
+    _table(ws, [h["system"], h["address"], h["port"], h["severity"], h["rule"], h["title"], h["detail"], h["bears_on"],
+                h["scan"]],
+           [[f["system"], f["address"], f["port"], f["severity"], f["rule"], f["title"], f["detail"],
+             "\n".join(f["bears_on"]), f["scan_id"]] for f in data.findings],
+           widths=[20, 16, 8, 12, 24, 50, 30, 34, 8])
 
     ws = wb.create_sheet(names["evidence"])
     _table(ws, [h["file"], h["kind"], h["checklist"], h["item"], h["system"], h["effective"], h["expires"], h["sha256"],
@@ -189,7 +192,7 @@ def render(data: ReportData) -> bytes:
 
     stamp = dt.datetime.combine(data.as_of, dt.time(0, 0))
     wb.properties.creator = data.generator
-    wb.properties.title = data.agency["name"]
+    wb.properties.title = visible(data.agency["name"])
     wb.properties.created = stamp
     wb.properties.modified = stamp
     wb.properties.lastModifiedBy = data.generator

@@ -40,6 +40,8 @@ from defusedxml import ElementTree as SafeET
 from secaudit.errors import InvalidTargetError, ScanError
 from secaudit.scanner.targets import Target, parse_target
 
+from .. import clock
+
 __all__ = [
     "ALLOWED_OPTIONS",
     "ALLOWED_SCRIPTS",
@@ -610,7 +612,7 @@ def run_nmap(
     program = argv[0]
     if os.sep not in program and shutil.which(program, path=_child_env()["PATH"]) is None:
         raise _missing(program, FileNotFoundError(program))
-    started = datetime.now(UTC)
+    started = clock.now()
     try:
         proc = subprocess.Popen(
             argv,
@@ -655,7 +657,7 @@ def run_nmap(
             proc.wait()
     out.join()
     err.join()
-    finished = datetime.now(UTC)
+    finished = clock.now()
     return NmapRun(
         argv=argv,
         xml=out.data(),
@@ -988,8 +990,9 @@ class HostStream(Iterator[HostResult]):
                         finished = elem.find("finished")
                         if finished is not None:
                             result.finished = _epoch(finished.get("time"))
-                            exit_status = finished.get("exit")
                             nmap_error = _cap(finished.get("errormsg"))
+                            # Older nmap writes <finished> without exit=: finished, unless it says why not.
+                            exit_status = finished.get("exit") or ("error" if nmap_error else "success")
                     root.clear()
                 elif depth == 0:
                     closed = True

@@ -24,11 +24,12 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from secaudit.models import Strict
-from secaudit.scanner.nmap import HostResult, PortResult
+from secaudit.scanner.nmap import ALLOWED_SCRIPTS, HostResult, PortResult
 
 __all__ = [
     "CHECK_NEEDS",
     "Coverage",
+    "DeclaredService",
     "HostView",
     "Observation",
     "ScanRule",
@@ -100,10 +101,44 @@ class ScanRule(Strict):
         return self
 
 
+class DeclaredService(Strict):
+    """What a service declared in the inventory calls for, whatever scan profile runs.
+
+    ``scripts`` always run when a scanned host declares the service; ``nmap_name`` is the name
+    nmap is told for that port (its scripts pick ports by name, and a web app on 8081 is not
+    named "http" by nmap's table); ``covered_by`` lists groups of scripts, each group needing
+    output from one of its scripts on the port before the service counts as checked.
+    """
+
+    names: list[str] = Field(min_length=1, description="tên dịch vụ khai báo (chữ thường)")
+    nmap_name: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    scripts: list[str] = Field(min_length=1, description="script NSE luôn chạy trên cổng khai báo dịch vụ này")
+    covered_by: list[list[str]] = Field(min_length=1, description="mỗi nhóm cần ít nhất một script có kết quả")
+
+    @model_validator(mode="after")
+    def _known_scripts(self) -> DeclaredService:
+        unknown = sorted({x for x in [*self.scripts, *(x for g in self.covered_by for x in g)]
+                          if x not in ALLOWED_SCRIPTS})
+        if unknown:
+            raise ValueError(f"script không được phép / script not allowed: {', '.join(unknown)}")
+        if any(not group or not set(group) & set(self.scripts) for group in self.covered_by):
+            raise ValueError("mỗi nhóm covered_by phải gồm một script trong scripts"
+                             " / every covered_by group needs one of the scripts that run")
+        if any(n != n.lower() or not n.strip() for n in self.names):
+            raise ValueError("tên dịch vụ viết chữ thường / service names are lower-case")
+        return self
+
+    def covered(self, scripts: Iterable[str]) -> list[str]:
+        """The groups of ``covered_by`` that none of ``scripts`` (with output) satisfies, as text."""
+        have = set(scripts)
+        return ["/".join(group) for group in self.covered_by if not have & set(group)]
+
+
 class ScanRules(Strict):
     """The rules file."""
 
     rules: list[ScanRule] = Field(min_length=1)
+    declared_services: list[DeclaredService] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> ScanRules:
@@ -112,7 +147,17 @@ class ScanRules(Strict):
             if rule.id in seen:
                 raise ValueError(f"luật '{rule.id}' bị lặp / rule id '{rule.id}' is duplicated")
             seen.add(rule.id)
+        names: set[str] = set()
+        for service in self.declared_services:
+            if names & set(service.names):
+                raise ValueError(f"dịch vụ khai báo bị lặp / declared service repeated: {names & set(service.names)}")
+            names |= set(service.names)
         return self
+
+    def service(self, name: str | None) -> DeclaredService | None:
+        """What the declared service ``name`` calls for (``None``: nothing beyond the profile)."""
+        wanted = (name or "").strip().lower()
+        return next((s for s in self.declared_services if wanted in s.names), None) if wanted else None
 
 
 @dataclass

@@ -206,6 +206,26 @@ def _parse_port(text: str, raw: str) -> int:
     return int(raw)
 
 
+def _check_address(text: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """Refuse addresses that name no single host: a scan of them means something else entirely.
+
+    ``0.0.0.0``/``::`` mean "this host" to some stacks and "any" to others, a broadcast or
+    multicast address reaches every listener on a segment, and ``::ffff:10.0.0.1`` is an IPv4
+    host in disguise that would slip past IPv4 scope rules. Returns the canonical text.
+    """
+    if address.is_unspecified:
+        raise _refuse(text, "địa chỉ không xác định (0.0.0.0 hoặc ::) không phải một máy chủ",
+                      "the unspecified address (0.0.0.0 or ::) is not a host")
+    if isinstance(address, ipaddress.IPv4Address) and address == ipaddress.IPv4Address("255.255.255.255"):
+        raise _refuse(text, "địa chỉ quảng bá (broadcast) không phải một máy chủ", "a broadcast address is not a host")
+    if address.is_multicast:
+        raise _refuse(text, "địa chỉ multicast không phải một máy chủ", "a multicast address is not a host")
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        raise _refuse(text, f"địa chỉ IPv4 viết dạng IPv6 (::ffff:…); hãy ghi thẳng {address.ipv4_mapped}",
+                      f"an IPv4-mapped IPv6 address; write {address.ipv4_mapped} instead")
+    return str(address)
+
+
 def _parse_cidr(text: str) -> Target:
     match = _CIDR_RE.fullmatch(text)
     if not match:
@@ -214,6 +234,13 @@ def _parse_cidr(text: str) -> Target:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
         raise _refuse(text, "dải CIDR không hợp lệ", "invalid CIDR range") from None
+    if network.num_addresses == 1:
+        _check_address(text, network.network_address)
+    elif network.is_multicast:
+        raise _refuse(text, "dải multicast không phải các máy chủ", "a multicast range is not hosts")
+    elif isinstance(network, ipaddress.IPv6Network) and network.network_address.ipv4_mapped is not None:
+        raise _refuse(text, "dải IPv4 viết dạng IPv6 (::ffff:…); hãy ghi dải IPv4",
+                      "an IPv4-mapped IPv6 range; write the IPv4 range instead")
     return Target("cidr", network.with_prefixlen)
 
 
@@ -227,7 +254,7 @@ def _parse_host_port(text: str, hostport: str, *, default_port: int | None) -> T
         except ValueError:
             raise _refuse(text, "địa chỉ IPv6 không hợp lệ", "invalid IPv6 address") from None
         port = default_port if match.group(2) is None else _parse_port(text, match.group(2))
-        return Target("ip", str(address), port)
+        return Target("ip", _check_address(text, address), port)
     if "[" in hostport or "]" in hostport:
         raise _refuse(text, "dấu [] đặt sai chỗ", "misplaced brackets")
 
@@ -237,9 +264,10 @@ def _parse_host_port(text: str, hostport: str, *, default_port: int | None) -> T
         if default_port is not None:
             raise _refuse(text, "URL có IPv6 phải đặt địa chỉ trong []", "IPv6 in a URL needs []")
         try:
-            return Target("ip", str(ipaddress.IPv6Address(hostport)))
+            address6 = ipaddress.IPv6Address(hostport)
         except ValueError:
             raise _refuse(text, "địa chỉ IPv6 không hợp lệ", "invalid IPv6 address") from None
+        return Target("ip", _check_address(text, address6))
 
     port = default_port
     host = hostport
@@ -249,10 +277,10 @@ def _parse_host_port(text: str, hostport: str, *, default_port: int | None) -> T
     if not host:
         raise _refuse(text, "thiếu tên máy", "missing host")
     try:
-        return Target("ip", str(ipaddress.IPv4Address(host)), port)
+        address4 = ipaddress.IPv4Address(host)
     except ValueError:
-        pass
-    return Target("hostname", _normalise_hostname(text, host), port)
+        return Target("hostname", _normalise_hostname(text, host), port)
+    return Target("ip", _check_address(text, address4), port)
 
 
 def _normalise_hostname(text: str, host: str) -> str:

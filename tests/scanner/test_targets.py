@@ -42,7 +42,6 @@ GOOD = [
     ("10.20.30.40", "ip", "10.20.30.40", None),
     ("::1", "ip", "::1", None),
     ("2001:DB8:0:0:0:0:0:1", "ip", "2001:db8::1", None),
-    ("::ffff:192.0.2.1", "ip", "::ffff:c000:201", None),
     ("[2001:db8::1]:8443", "ip", "2001:db8::1", 8443),
     ("[::1]", "ip", "::1", None),
     ("10.0.0.7/24", "cidr", "10.0.0.0/24", None),
@@ -168,6 +167,8 @@ HOSTILE_TARGETS = [
     'a"b',
     "\\\\server\\share",
     "${IFS}",
+    # no single host: unspecified, broadcast, multicast, IPv4 hidden in IPv6 (issue 13)
+    "0.0.0.0", "::", "255.255.255.255", "224.0.0.1", "ff02::1", "::ffff:192.0.2.1", "[::ffff:127.0.0.1]:80",
     "host{1,2}",
     "%0a",
     "host!",
