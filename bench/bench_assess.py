@@ -3,10 +3,10 @@
 For agencies of 5, 50 and 200 systems (every system answered for every applicable item, evidence
 attached), medians over repeats of:
 
-- the baseline: reading everything the evaluator needs from SQLite (``assess._load_context``);
-- ``assess.evaluate_agency`` (what ``status AGENCY`` does), with ``tu-danh-gia``;
-- ``assess.walk_steps`` (what the interactive ``assess AGENCY`` computes before its first question);
-- ``assess.answers_template`` (``assess AGENCY --export-template``).
+- the baseline: reading everything the evaluator needs from SQLite (``_load_context``);
+- ``evaluate_agency`` (what ``status AGENCY`` does), with ``tu-danh-gia``;
+- ``walk_steps`` (what the interactive ``assess AGENCY`` computes before its first question);
+- ``answers_template`` (``assess AGENCY --export-template``).
 
 Run by hand: ``.venv/bin/python bench/bench_assess.py --systems 5,50,200 --repeat 5``.
 """
@@ -21,10 +21,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from secaudit import assess, inventory
-from secaudit.content import Library
-from secaudit.models import Agency
-from secaudit.store import Workspace
+from secaudit.inventory import records as inventory
+from secaudit.inventory.models import Agency
+from secaudit.reporting.assessment import answers_template, collaborators, evaluate_agency, walk_steps
+from secaudit.requirements.answers import Evidence, record_answer
+from secaudit.requirements.content import Library
+from secaudit.requirements.evaluate import _load_context
+from secaudit.store.workspace import Workspace
 
 AS_OF = dt.date(2026, 11, 22)
 
@@ -64,20 +67,20 @@ def main() -> None:
         for count in (int(n) for n in args.systems.split(",")):
             code = f"co-quan-{count}"
             inventory.import_agencies(ws, [_agency(code, count)], actor="bench", source="bench")
-            steps = assess.walk_steps(ws, lib, code, system=None, as_of=AS_OF, profile=profile)
+            steps = walk_steps(ws, lib, code, system=None, as_of=AS_OF, profile=profile)
             with ws.transaction():
                 for step in steps:
                     kind = (step.item.evidence.documents or ["van-ban"])[0]
-                    assess.record_answer(ws, agency=code, system=step.system, checklist=step.checklist.id,
-                                         item=step.item.id, status="dat", note="bench",
-                                         files=[assess.Evidence(evidence, kind)], actor="bench",
-                                         effective=dt.date(2026, 4, 1))
-            load = _median(lambda code=code: assess._load_context(ws, code, AS_OF, profile.vars), args.repeat)
-            evaluate = _median(lambda code=code: assess.evaluate_agency(ws, lib, code, as_of=AS_OF, profile=profile),
+                    record_answer(ws, agency=code, system=step.system, checklist=step.checklist.id,
+                                  item=step.item.id, status="dat", note="bench",
+                                  files=[Evidence(evidence, kind)], actor="bench",
+                                  effective=dt.date(2026, 4, 1))
+            load = _median(lambda code=code: _load_context(ws, code, AS_OF, profile.vars, collaborators()), args.repeat)
+            evaluate = _median(lambda code=code: evaluate_agency(ws, lib, code, as_of=AS_OF, profile=profile),
                                args.repeat)
-            walk = _median(lambda code=code: assess.walk_steps(ws, lib, code, system=None, as_of=AS_OF,
+            walk = _median(lambda code=code: walk_steps(ws, lib, code, system=None, as_of=AS_OF,
                                                                 profile=profile), args.repeat)
-            template = _median(lambda code=code: assess.answers_template(ws, lib, code, system=None, as_of=AS_OF,
+            template = _median(lambda code=code: answers_template(ws, lib, code, system=None, as_of=AS_OF,
                                                                           profile=profile), args.repeat)
             print(f"| {count} | {len(steps)} | {load:.3f} | {evaluate:.3f} | {evaluate / load:.1f} | {walk:.3f} |"
                   f" {template:.3f} |")

@@ -4,9 +4,9 @@ What it shows: time grows with the bytes moved, peak memory does not. For each t
 builds an agency workspace holding N random (incompressible) evidence files, then runs each phase
 in its own child process so its peak RSS can be read on its own (``os.wait4``):
 
-* ``export``  — ``bundle.export_bundle`` (no rendered report: its cost does not depend on evidence);
-* ``verify``  — ``bundle.verify_bundle`` (every member hashed, nothing written);
-* ``import``  — ``bundle.import_bundle`` into a fresh receiving workspace;
+* ``export``  — ``exchange.export.export_bundle`` (no rendered report: its cost does not depend on evidence);
+* ``verify``  — ``exchange.verify.verify_bundle`` (every member hashed, nothing written);
+* ``import``  — ``exchange.receive.import_bundle`` into a fresh receiving workspace;
 * ``baseline`` — a plain streaming copy of the same evidence bytes with SHA-256, the least any
   export must do (read, hash, write, fsync), measured in the same run;
 * ``floor`` — opening the workspace and nothing else (its peak RSS is the interpreter's own).
@@ -50,8 +50,9 @@ def _child(argv: list[str]) -> tuple[float, int]:
 
 def _setup(root: Path, total_mb: int, files: int) -> None:
     """An agency workspace whose one answer carries ``files`` random evidence files."""
-    from secaudit import assess, inventory
-    from secaudit.store import Workspace
+    from secaudit.inventory import records as inventory
+    from secaudit.requirements.answers import record_answer
+    from secaudit.store.workspace import Workspace
 
     examples = Path(__file__).resolve().parent.parent / "examples" / "inventory"
     ws = Workspace.create(root / "agency")
@@ -70,8 +71,8 @@ def _setup(root: Path, total_mb: int, files: int) -> None:
                 fh.write(os.urandom(n))
                 left -= n
         paths.append(path)
-    assess.record_answer(ws, agency="so-y-te", system=None, checklist="kh04-bcdtw", item="t5-giam-sat",
-                         status="dat", note="bench", files=paths, actor="bench")
+    record_answer(ws, agency="so-y-te", system=None, checklist="kh04-bcdtw", item="t5-giam-sat",
+                  status="dat", note="bench", files=paths, actor="bench")
     ws.close()
 
 
@@ -79,9 +80,11 @@ def _phase(phase: str, root: Path, run: int) -> Callable[[], None]:
     """Prepare one phase (inside the child process) and return the part that is timed."""
     import datetime as dt
 
-    from secaudit import bundle
-    from secaudit.content import Library
-    from secaudit.store import Workspace
+    from secaudit.exchange.export import export_bundle
+    from secaudit.exchange.receive import import_bundle
+    from secaudit.exchange.verify import verify_bundle
+    from secaudit.requirements.content import Library
+    from secaudit.store.workspace import Workspace
 
     out = root / f"bundle-{run}.zip"
     if phase == "floor":
@@ -89,11 +92,11 @@ def _phase(phase: str, root: Path, run: int) -> Callable[[], None]:
     if phase == "export":
         ws = Workspace.open(root / "agency")
         library = Library()
-        return lambda: bundle.export_bundle(ws, library, "so-y-te", out, as_of=dt.date(2026, 5, 1), actor="bench",
-                                            include_report=False) and None
+        return lambda: export_bundle(ws, library, "so-y-te", out, as_of=dt.date(2026, 5, 1), actor="bench",
+                                     include_report=False) and None
     if phase == "verify":
         def verify() -> None:
-            info = bundle.verify_bundle(root / "bundle-0.zip")
+            info = verify_bundle(root / "bundle-0.zip")
             assert info.ok, info.problems
         return verify
     if phase == "import":
@@ -101,7 +104,7 @@ def _phase(phase: str, root: Path, run: int) -> Callable[[], None]:
         police = Workspace.create(target)  # creating the receiving workspace is not part of the import
 
         def run_import() -> None:
-            assert not bundle.import_bundle(police, root / "bundle-0.zip", actor="bench").duplicate
+            assert not import_bundle(police, root / "bundle-0.zip", actor="bench").duplicate
         return run_import
 
     def copy() -> None:  # baseline: read, hash, write and fsync the same bytes

@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--systems", type=int, default=10, help="systems per agency")
     args = parser.parse_args()
 
-    from secaudit.store import Workspace
+    from secaudit.store.workspace import Workspace
 
     work = Path(tempfile.mkdtemp(prefix="bench-import-"))
     documents = synthetic.province(args.agencies, args.systems)

@@ -4,7 +4,7 @@ Three measurements on a synthetic province (bench/synthetic.py), medians over re
 
 1. ``levels.suggest`` per system, with every attribute known and with the synthetic inventory's
    unknowns (which make the engine enumerate each unknown attribute's answers).
-2. ``assess.evaluate_agency`` for every agency with the self-assessment profile minus the two level
+2. ``evaluate_agency`` for every agency with the self-assessment profile minus the two level
    baseline checklists (the baseline) and with them (``tu-danh-gia`` as shipped).
 3. ``levels.assess_all`` (what ``secaudit level list`` does) for the whole province.
 
@@ -27,10 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synthetic
 
-from secaudit import assess, inventory, levels
-from secaudit.content import Library
-from secaudit.models import Agency
-from secaudit.store import Workspace
+from secaudit import levels
+from secaudit.inventory import records as inventory
+from secaudit.inventory.models import Agency
+from secaudit.reporting.assessment import evaluate_agency
+from secaudit.requirements.content import Library
+from secaudit.store.workspace import Workspace
 
 AS_OF = dt.date(2026, 11, 22)
 
@@ -79,7 +81,7 @@ def main() -> None:
 
         def status(profile) -> None:
             for code in codes:
-                assess.evaluate_agency(ws, lib, code, as_of=AS_OF, profile=profile)
+                evaluate_agency(ws, lib, code, as_of=AS_OF, profile=profile)
 
         status(full)  # warm caches (checklists parsed, rule files loaded)
         t_base = _median(lambda: status(base), args.repeat)

@@ -57,9 +57,10 @@ def _agency(code: str, name: str, systems: int, first_octet: int) -> dict:
 
 def build_agency_workspace(root: Path) -> None:
     """One agency, 20 systems, 200 findings from one scan, 40 evidence files, a few answers."""
-    from secaudit import assess, inventory
-    from secaudit.models import Agency
-    from secaudit.store import Workspace, dumps, now
+    from secaudit.inventory import records as inventory
+    from secaudit.inventory.models import Agency
+    from secaudit.requirements import answers as assess
+    from secaudit.store.workspace import Workspace, dumps, now
 
     ws = Workspace.create(root)
     inventory.import_agencies(ws, [Agency.model_validate(_agency("so-thu-nghiem", "Sở Thử Nghiệm", 20, 60))],
@@ -106,9 +107,10 @@ def build_agency_workspace(root: Path) -> None:
 
 def build_province_workspace(root: Path) -> None:
     """150 agencies × 10 systems; every third agency answered a few KH 04 tasks."""
-    from secaudit import assess, inventory
-    from secaudit.models import Agency
-    from secaudit.store import Workspace
+    from secaudit.inventory import records as inventory
+    from secaudit.inventory.models import Agency
+    from secaudit.requirements import answers as assess
+    from secaudit.store.workspace import Workspace
 
     ws = Workspace.create(root)
     agencies = [Agency.model_validate(_agency(f"co-quan-{n:03d}", f"Cơ quan thử nghiệm số {n}", 10, 100 + n % 100))
@@ -125,9 +127,9 @@ def build_province_workspace(root: Path) -> None:
 def measure(mode: str, workdir: Path) -> dict:
     import weasyprint
 
-    from secaudit import report
-    from secaudit.content import Library
-    from secaudit.store import Workspace
+    from secaudit.reporting import documents as report
+    from secaudit.requirements.content import Library
+    from secaudit.store.workspace import Workspace
 
     lib = Library()
     profile = lib.resolve_profile("tu-danh-gia")
@@ -159,18 +161,20 @@ def measure(mode: str, workdir: Path) -> dict:
 
 def _prepare_html(workdir: Path) -> None:
     """The exact HTML secaudit hands to weasyprint, saved for the bare runs."""
-    from secaudit import report
-    from secaudit.content import Library
-    from secaudit.store import Workspace
+    from secaudit.reporting.data import build_report
+    from secaudit.reporting.province import build_province
+    from secaudit.reporting.render import render_html, render_province_html
+    from secaudit.requirements.content import Library
+    from secaudit.store.workspace import Workspace
 
     lib = Library()
     profile = lib.resolve_profile("tu-danh-gia")
     ws = Workspace.open(workdir / "agency")
-    data = report.build_report(ws, lib, "so-thu-nghiem", as_of=AS_OF, profile=profile)
-    (workdir / "agency.html").write_bytes(report.render_html(data))
+    data = build_report(ws, lib, "so-thu-nghiem", as_of=AS_OF, profile=profile)
+    (workdir / "agency.html").write_bytes(render_html(data))
     ws = Workspace.open(workdir / "province")
-    pdata = report.build_province(ws, lib, None, as_of=AS_OF, profile=profile)
-    (workdir / "province.html").write_bytes(report.render_province_html(pdata, interactive=False))
+    pdata = build_province(ws, lib, None, as_of=AS_OF, profile=profile)
+    (workdir / "province.html").write_bytes(render_province_html(pdata, interactive=False))
 
 
 def main() -> None:

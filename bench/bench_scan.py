@@ -16,7 +16,7 @@ Run by hand (not part of the test suite), as root or not, with nmap installed::
 2. **Import.** A synthetic nmap XML with M hosts (one open HTTP port each, the shape nmap writes) of
    a declared 127.64.0.0/18 range is imported with ``secaudit scan import`` in a fresh workspace
    each round; each run is a child process whose peak RSS comes from ``wait4``. Baseline: the same
-   file only parsed (streamed) by :func:`secaudit.scanner.iter_hosts` in a child process.
+   file only parsed (streamed) by :func:`secaudit.scanning.iter_hosts` in a child process.
 """
 
 from __future__ import annotations
@@ -125,8 +125,8 @@ def scan_bench(hosts: int, repeat: int, profile: str, jobs: int) -> dict[str, An
             ours.append(took)
 
         def run_library() -> None:
-            from secaudit import scan
-            from secaudit.store import Workspace
+            from secaudit.scanning import batch as scan
+            from secaudit.store.workspace import Workspace
 
             ws = Workspace.open(tmp / "ws")
             try:
@@ -170,7 +170,7 @@ def scan_bench(hosts: int, repeat: int, profile: str, jobs: int) -> dict[str, An
 
 PARSE_ONLY = """
 import sys
-from secaudit.scanner import iter_hosts
+from secaudit.scanning import iter_hosts
 stream = iter_hosts(sys.argv[1])
 print(sum(1 for _ in stream), stream.result.complete)
 """

@@ -76,8 +76,8 @@ def write_yaml(folder: Path, documents: list[dict[str, Any]]) -> Path:
 
 def write_xlsx(path: Path, documents: list[dict[str, Any]]) -> Path:
     """The same province as one workbook."""
-    from secaudit import xlsx
-    from secaudit.models import Agency
+    from secaudit.inventory import xlsx
+    from secaudit.inventory.models import Agency
 
     xlsx.write_workbook(path, [Agency.model_validate(doc) for doc in documents])
     return path

@@ -13,7 +13,8 @@ mkdir -p "$OUT"
 export SECAUDIT_WORKSPACE="$OUT/workspace"
 export SECAUDIT_ACTOR="demo"
 SA=.venv/bin/secaudit
-AS_OF=${DEMO_AS_OF:-$(date +%F)}
+# "today" as secaudit sees it (Vietnam calendar day; $SECAUDIT_NOW pins it for a reproducible run)
+AS_OF=${DEMO_AS_OF:-$(.venv/bin/python -c 'from secaudit import clock; print(clock.today())')}
 
 .venv/bin/python examples/services.py start --state-dir "$OUT/services"
 trap '.venv/bin/python examples/services.py stop --state-dir "$OUT/services" || true' EXIT

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from .errors import InputError
+from secaudit.errors import InputError
 
 ENV_VAR = "SECAUDIT_NOW"
 VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError, ValidationError
+from secaudit.errors import InputError, ValidationError
 
 MAX_BYTES = 10 * 1024 * 1024
 # libyaml's parser when present (about 9x faster here), with the same node marks; else pure Python.

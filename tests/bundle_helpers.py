@@ -20,17 +20,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from secaudit import assess, inventory, scan
-from secaudit.content import Library
-from secaudit.scanner import NmapRun
-from secaudit.store import Workspace
+from secaudit.inventory import records as inventory
+from secaudit.requirements.answers import add_waiver, import_answers, record_answer
+from secaudit.requirements.content import Library
+from secaudit.scanning import NmapRun
+from secaudit.scanning import batch as scan
+from secaudit.store.workspace import Workspace
 
 from conftest import EXAMPLES, ROOT
 
 LIB = Library()
 AS_OF = dt.date(2026, 5, 1)
 KH04 = "kh04-bcdtw"
-SCAN_XML = ROOT / "tests" / "scanner" / "data" / "loopback-services.xml"
+SCAN_XML = ROOT / "tests" / "scanning" / "data" / "loopback-services.xml"
 
 
 def replay(xml: bytes) -> Any:
@@ -57,17 +59,17 @@ def populate(ws: Workspace, tmp: Path) -> None:
     agencies = inventory.load_agencies(inventory.inventory_files(EXAMPLES / "inventory"))
     inventory.import_agencies(ws, agencies, actor="so-khcn-it", source="examples")
     for answers in sorted((EXAMPLES / "answers").glob("*.yaml")):
-        assess.import_answers(ws, LIB, answers, agency=answers.stem, actor="so-khcn-it")
+        import_answers(ws, LIB, answers, agency=answers.stem, actor="so-khcn-it")
     contract = tmp / "hop-dong-giam-sat.pdf"
     contract.write_bytes(b"%PDF-1.4\n% hop dong dich vu giam sat an ninh mang\n" * 50)
     minutes = tmp / "bien-ban-dien-tap.txt"
     minutes.write_text("Biên bản diễn tập ứng cứu sự cố, Sở Y tế, 15/4/2026\n" * 20, encoding="utf-8")
-    assess.record_answer(ws, agency="so-y-te", system=None, checklist=KH04, item="t5-giam-sat", status="dat",
-                         note="Hợp đồng giám sát với nhà cung cấp", files=[contract, minutes], actor="so-y-te-it",
-                         effective=dt.date(2026, 4, 1), expires=dt.date(2027, 3, 31))
-    assess.add_waiver(ws, LIB, agency="so-y-te", system=None, ref=f"{KH04}:t4-lop-3",
-                      reason="Chưa có đơn vị đánh giá độc lập", approved_by="Giám đốc Sở Y tế",
-                      until=dt.date(2026, 12, 31), actor="so-y-te-it")
+    record_answer(ws, agency="so-y-te", system=None, checklist=KH04, item="t5-giam-sat", status="dat",
+                  note="Hợp đồng giám sát với nhà cung cấp", files=[contract, minutes], actor="so-y-te-it",
+                  effective=dt.date(2026, 4, 1), expires=dt.date(2027, 3, 31))
+    add_waiver(ws, LIB, agency="so-y-te", system=None, ref=f"{KH04}:t4-lop-3",
+               reason="Chưa có đơn vị đánh giá độc lập", approved_by="Giám đốc Sở Y tế",
+               until=dt.date(2026, 12, 31), actor="so-y-te-it")
     scan.scan_agency(ws, "so-y-te", actor="so-y-te-it", runner=replay(recorded_scan({"127.0.7.1": "127.0.11.1"})))
 
 

@@ -15,23 +15,50 @@ from pathlib import Path
 import pytest
 
 from secaudit.cli import main
-from secaudit.store import Workspace
+from secaudit.store.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
 # Modules whose tests never read a date: they are not re-run under a shifted system clock.
-CLOCK_FREE = {"test_concurrency", "test_store", "test_models", "test_xlsx", "test_inventory", "test_conditions",
-              "test_nmap_run", "test_nmap_parse", "test_targets", "test_rules", "test_clock"}
+CLOCK_FREE = {"test_concurrency", "test_workspace", "test_models", "test_xlsx", "test_records", "test_conditions",
+              "test_nmap_run", "test_nmap_parse", "test_targets", "test_rules", "test_clock", "test_architecture",
+              "test_layout"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every other test ``dates``: CI runs those again with the system clock in 2027 and early 2026
     (``faketime``), which proves that they pass whatever day they run on."""
     for item in items:
-        if item.path.stem not in CLOCK_FREE:
+        # ``system_clock``: compares our clock with a child's (nmap's XML times), which only agree when
+        # the system clock is not moved inside the test process; such a test never reads a date itself.
+        if item.path.stem not in CLOCK_FREE and item.get_closest_marker("system_clock") is None:
             item.add_marker(pytest.mark.dates)
+
+
+_TRAVELLER: list[object] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With ``$SECAUDIT_TEST_SYSTEM_CLOCK`` set (CI does, twice), the whole run — module-level code
+    included, hence before collection — sees that date on the system clock (wall-clock functions
+    only; monotonic time stays real), ticking from there. Child processes get the date through the
+    tests that start them (e.g. the loopback services' ``now``)."""
+    when = os.environ.get("SECAUDIT_TEST_SYSTEM_CLOCK")
+    if when:
+        import datetime as dt
+
+        import time_machine
+
+        traveller = time_machine.travel(dt.datetime.fromisoformat(when), tick=True)
+        traveller.start()
+        _TRAVELLER.append(traveller)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _TRAVELLER:
+        _TRAVELLER.pop().stop()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -74,7 +101,7 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
 @pytest.fixture
 def example_ws(tmp_path: Path) -> Iterator[Workspace]:
     """A workspace with the example province imported."""
-    from secaudit import inventory
+    from secaudit.inventory import records as inventory
 
     workspace = Workspace.create(tmp_path / "ws")
     agencies = inventory.load_agencies(inventory.inventory_files(EXAMPLES / "inventory"))

@@ -1,7 +1,7 @@
 """Building blocks for the report tests: answered example data, hostile loopback services, real scans.
 
-Everything is real: answers and evidence go through ``assess.record_answer`` (files copied into the
-evidence store), waivers through ``assess.add_waiver``, scans through ``scan.scan_agency`` running the
+Everything is real: answers and evidence go through ``record_answer`` (files copied into the
+evidence store), waivers through ``add_waiver``, scans through ``scan.scan_agency`` running the
 real nmap against TCP services started here on 127.0.60.0/24 (this test area's own loopback range).
 A "watch" listener on the same range counts every connection: a report that tried to fetch a URL it
 found in the data would show up there.
@@ -19,18 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from secaudit import assess, inventory, scan
-from secaudit.content import Library
-from secaudit.scanner import NmapRun
-from secaudit.store import Workspace, dumps
+from secaudit import clock
+from secaudit.inventory import records as inventory
+from secaudit.requirements.answers import add_waiver, record_answer
+from secaudit.requirements.content import Library
+from secaudit.scanning import NmapRun
+from secaudit.scanning import batch as scan
+from secaudit.store.workspace import Workspace, dumps
 
 RANGE = "127.0.60"
 WATCH_IP = f"{RANGE}.1"
 HTTP_IP = f"{RANGE}.11"
 HTTP_PORT = 8080  # a port nmap's HTTP scripts recognise without -sV (which would add ~20 s)
 AS_OF = dt.date(2026, 5, 1)
-#: Recorded from a real nmap run against hostile loopback services (see tests/scanner/data).
-RECORDED_XML = Path(__file__).resolve().parent / "scanner" / "data" / "loopback-services.xml"
+#: Recorded from a real nmap run against hostile loopback services (see tests/scanning/data).
+RECORDED_XML = Path(__file__).resolve().parent / "scanning" / "data" / "loopback-services.xml"
 
 
 def answer_example(ws: Workspace, library: Library, tmp_path: Path) -> dict[str, Path]:
@@ -43,17 +46,17 @@ def answer_example(ws: Workspace, library: Library, tmp_path: Path) -> dict[str,
     }
     files["phan-cong"].write_bytes(b"%PDF-1.4\n% quyet dinh phan cong (mau)\n")
     files["bien-ban"].write_bytes(b"%PDF-1.4\n% bien ban khac phuc lo hong (mau)\n")
-    assess.record_answer(ws, agency="so-khcn", system=None, checklist="kh04-bcdtw", item="t4-lop-1", status="dat",
-                         note="Tổ ứng cứu tại chỗ 5 người", files=[files["phan-cong"]], actor="pytest",
-                         kind="quyet-dinh", effective=dt.date(2026, 3, 2))
-    assess.record_answer(ws, agency="so-khcn", system="lgsp-tinh", checklist="kh04-bcdtw", item="t1-lo-hong",
-                         status="dat", note="Đã vá theo biên bản", files=[files["bien-ban"]], actor="pytest",
-                         kind="bien-ban", effective=dt.date(2026, 4, 20))
-    assess.record_answer(ws, agency="so-khcn", system=None, checklist="kh04-bcdtw", item="t5-giam-sat",
-                         status="chua-dat", note="Đang lựa chọn nhà cung cấp", files=[], actor="pytest")
-    assess.add_waiver(ws, library, agency="so-khcn", system=None, ref="kh04-bcdtw:t6-soc",
-                      reason="Dùng SOC dùng chung của tỉnh theo chỉ đạo", approved_by="Giám đốc Sở KH&CN",
-                      until=dt.date(2026, 12, 31), actor="pytest")
+    record_answer(ws, agency="so-khcn", system=None, checklist="kh04-bcdtw", item="t4-lop-1", status="dat",
+                  note="Tổ ứng cứu tại chỗ 5 người", files=[files["phan-cong"]], actor="pytest",
+                  kind="quyet-dinh", effective=dt.date(2026, 3, 2))
+    record_answer(ws, agency="so-khcn", system="lgsp-tinh", checklist="kh04-bcdtw", item="t1-lo-hong",
+                  status="dat", note="Đã vá theo biên bản", files=[files["bien-ban"]], actor="pytest",
+                  kind="bien-ban", effective=dt.date(2026, 4, 20))
+    record_answer(ws, agency="so-khcn", system=None, checklist="kh04-bcdtw", item="t5-giam-sat",
+                  status="chua-dat", note="Đang lựa chọn nhà cung cấp", files=[], actor="pytest")
+    add_waiver(ws, library, agency="so-khcn", system=None, ref="kh04-bcdtw:t6-soc",
+               reason="Dùng SOC dùng chung của tỉnh theo chỉ đạo", approved_by="Giám đốc Sở KH&CN",
+               until=dt.date(2026, 12, 31), actor="pytest")
     return files
 
 
@@ -211,10 +214,14 @@ def record_recorded_scan(ws: Workspace, agency: str, system: str, xml_path: Path
     xml = xml_path.read_bytes()
     root = ElementTree.fromstring(xml)
     argv = shlex.split(root.get("args", "nmap"))
-    started = dt.datetime.fromtimestamp(int(root.get("start", "0")), dt.UTC)
+    recorded_start = dt.datetime.fromtimestamp(int(root.get("start", "0")), dt.UTC)
     finished_el = root.find("runstats/finished")
-    finished = (dt.datetime.fromtimestamp(int(finished_el.get("time", "0")), dt.UTC) if finished_el is not None
-                else started)
+    recorded_end = (dt.datetime.fromtimestamp(int(finished_el.get("time", "0")), dt.UTC) if finished_el is not None
+                    else recorded_start)
+    # dated now by our clock (as a scan run here would be), not on the day the XML was captured: the
+    # tests then hold whatever the date, before or after the capture
+    finished = clock.now().replace(microsecond=0)
+    started = finished - (recorded_end - recorded_start)
 
     def runner(_argv: list[str]) -> NmapRun:
         return NmapRun(argv=argv, xml=xml, stderr="", returncode=0, started=started, finished=finished)

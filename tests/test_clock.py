@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from secaudit import clock, store
+from secaudit import clock
 from secaudit.errors import InputError
+from secaudit.store import workspace as store
 
 
 def test_pinned_instant_is_returned_as_utc(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from secaudit.content import Library
+from secaudit.requirements.content import Library
 
 from conftest import EXAMPLES
 

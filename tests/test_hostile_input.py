@@ -21,12 +21,12 @@ import yaml
 from bundle_helpers import Entry, read_entries, relist, snapshot, write_zip
 
 from secaudit import yamlio
-from secaudit.store import Workspace
+from secaudit.store.workspace import Workspace
 
 from conftest import EXAMPLES, ROOT, CliResult
 
 SO_Y_TE = EXAMPLES / "inventory" / "so-y-te.yaml"
-SCAN_XML = ROOT / "tests" / "scanner" / "data" / "loopback-services.xml"
+SCAN_XML = ROOT / "tests" / "scanning" / "data" / "loopback-services.xml"
 
 RECURSIVE_ALIAS = "x: &r [*r]\n"
 DEEP_FLOW_LIST = "x: " + "[" * 600 + "]" * 600 + "\n"

@@ -1,6 +1,7 @@
 """Command line: thin click commands over the library.
 
-Each command opens the workspace, calls one library function and writes what it returns.
+Each command parses its options, calls one service function (``secaudit.services``) and formats
+what it returns.
 Errors from the library (``SecauditError``) become ``Error: …`` and an exit code in ``main`` —
 the only place that catches them. Documents go to stdout or ``-o``; progress and summaries go to
 stderr, so ``secaudit status --format json | jq`` stays clean.
@@ -21,8 +22,8 @@ from typing import Any
 
 import click
 
-from .. import __version__, clock
-from ..errors import EXIT_ERROR, EXIT_NOT_MET, EXIT_USAGE, SecauditError
+from secaudit import __version__, clock
+from secaudit.errors import EXIT_ERROR, EXIT_NOT_MET, EXIT_USAGE, SecauditError
 
 F = Callable[..., Any]
 
@@ -71,15 +72,15 @@ def profile_option(func: F) -> F:
 
 
 def _open(workspace: str | None) -> Any:
-    from ..store import Workspace, resolve_workspace
+    from secaudit.services.workspace import open_workspace
 
-    return Workspace.open(resolve_workspace(workspace))
+    return open_workspace(workspace)
 
 
 def _actor(actor: str | None) -> str:
-    from ..auditlog import default_actor
+    from secaudit.services.workspace import actor_name
 
-    return actor or default_actor()
+    return actor_name(actor)
 
 
 def _date(value: dt.datetime | None) -> dt.date:
@@ -87,9 +88,9 @@ def _date(value: dt.datetime | None) -> dt.date:
 
 
 def _library() -> Any:
-    from ..content import Library
+    from secaudit.services.workspace import library
 
-    return Library()
+    return library()
 
 
 def _emit(text: str | bytes) -> None:
@@ -108,7 +109,7 @@ def format_rows(rows: Sequence[dict[str, Any]], fmt: str, headers: dict[str, str
     Invisible format characters in the data are shown as ``<U+XXXX>`` in every format, and CSV
     cells that a spreadsheet would run as a formula get a leading apostrophe.
     """
-    from ..text import csv_cell, visible, visible_data
+    from secaudit.text import csv_cell, visible, visible_data
 
     if fmt == "json":
         return json.dumps(visible_data(list(rows)), ensure_ascii=False, indent=2, default=str) + "\n"
@@ -157,12 +158,10 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @workspace_options
 def init(workspace: str | None, actor: str | None) -> None:
     """Tạo workspace mới (CSDL SQLite và kho minh chứng). / Create a new workspace."""
-    from .. import auditlog
-    from ..store import Workspace, resolve_workspace
+    from secaudit.services.workspace import init_workspace
 
-    ws = Workspace.create(resolve_workspace(workspace))
-    auditlog.append(ws, actor=_actor(actor), action="workspace.init", subject=str(ws.root))
-    _note(f"Đã tạo workspace / created workspace: {ws.root}")
+    root = init_workspace(workspace, actor=actor)
+    _note(f"Đã tạo workspace / created workspace: {root}")
 
 
 def _register_commands() -> None:

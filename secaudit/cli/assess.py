@@ -15,9 +15,8 @@ from typing import Any
 
 import click
 
-from . import (
+from secaudit.cli import (
     NotMet,
-    _actor,
     _date,
     _emit,
     _library,
@@ -63,52 +62,48 @@ def assess(agency: str, system: str | None, answers: Path | None, export_templat
     Enter = giữ nguyên, q = dừng); lưu sau mỗi câu trả lời và lần sau tiếp tục từ chỗ dừng.
     Without --answers: walks the applicable items interactively, saving after every answer.
     """
-    from .. import assess as a
+    from secaudit.services import assessment as service
 
     if answers is not None and export_template:
         raise click.UsageError("--answers và --export-template không dùng cùng nhau / are exclusive")
     if output is not None and not export_template:
         raise click.UsageError("-o chỉ dùng với --export-template / -o goes with --export-template")
     ws = _open(workspace)
-    lib = _library()
     if answers is not None:
         if system is not None:
             raise click.UsageError("--system không dùng với --answers (tệp ghi hệ thống) / not with --answers")
-        summary = a.import_answers(ws, lib, answers, agency=agency, actor=_actor(actor))
+        summary = service.import_answers(ws, agency, answers, actor=actor)
         _note(f"Đã ghi {summary.recorded} câu trả lời ({summary.evidence} tệp minh chứng, bỏ qua {summary.skipped}"
               f" mục chưa trả lời) cho {agency} / recorded {summary.recorded} answers")
         return
-    resolved = lib.resolve_profile(profile)
     day = _date(as_of)
     if export_template:
-        text = a.answers_template(ws, lib, agency, system=system, as_of=day, profile=resolved)
+        text = service.answers_template(ws, agency, system=system, as_of=day, profile=profile)
         if output is None:
             _emit(text)
         else:
             output.write_text(text, encoding="utf-8")
             _note(f"Đã ghi tệp trả lời mẫu / template written: {output}")
         return
-    _walk(ws, lib, agency, system, day, resolved, _actor(actor), restart)
+    _walk(ws, agency, system, day, profile, actor, restart)
 
 
-def _walk(ws: Any, lib: Any, agency: str, system: str | None, day: dt.date, resolved: Any, actor: str,
+def _walk(ws: Any, agency: str, system: str | None, day: dt.date, profile: str, actor: str | None,
           restart: bool) -> None:
-    """The dialogue. Library calls do the work; this function only asks and shows."""
-    from .. import assess as a
+    """The dialogue. Service calls do the work; this function only asks and shows."""
+    from secaudit.services import assessment as service
 
-    steps = a.walk_steps(ws, lib, agency, system=system, as_of=day, profile=resolved)
+    walk = service.start_walk(ws, agency, system=system, as_of=day, profile=profile, actor=actor, restart=restart)
+    steps, session, start, lib = walk.steps, walk.session, walk.start, walk.library
     if not steps:
         click.echo("Không có mục nào cần trả lời / nothing to answer.")
         return
-    session = a.open_session(ws, agency=agency, system=system, profile=resolved.id, as_of=day, actor=actor,
-                             restart=restart)
-    start = a.resume_index(session, steps)
     scope = f"{agency}" + (f", hệ thống {system}" if system else "")
     if session.resumed:
         click.echo(f"Tiếp tục phiên #{session.id} ({scope}) từ mục {start + 1}/{len(steps)}"
                    f" (đã trả lời {session.answered}, bỏ qua {session.skipped}). --restart để làm lại từ đầu.")
     else:
-        click.echo(f"Phiên đánh giá #{session.id}: {scope}, {len(steps)} mục, tính đến {day}, hồ sơ {resolved.id}.")
+        click.echo(f"Phiên đánh giá #{session.id}: {scope}, {len(steps)} mục, tính đến {day}, hồ sơ {walk.profile.id}.")
     click.echo("Trả lời: d = đạt, c = chưa đạt, k = không áp dụng, Enter = giữ nguyên/bỏ qua, q = dừng (đã lưu).")
     for index in range(start, len(steps)):
         step = steps[index]
@@ -120,25 +115,25 @@ def _walk(ws: Any, lib: Any, agency: str, system: str | None, day: dt.date, reso
                        + "' để tiếp tục. / Stopped; run again to resume.")
             return
         if choice == "":
-            a.skip_step(ws, session, step)
+            service.skip_walk_step(walk, step)
             continue
         current_note = step.answer["note"] if step.answer else None
         note = click.prompt("Ghi chú / note", default=current_note or "", show_default=bool(current_note)).strip()
         effective = click.prompt("Ngày có hiệu lực / effective (YYYY-MM-DD)", default=day.isoformat(),
                                  type=click.DateTime(formats=["%Y-%m-%d"])).date()
         evidence = _ask_evidence(step) if choice != "khong-ap-dung" else []
-        a.answer_step(ws, session, step, status=choice, note=note or None, evidence=evidence, actor=actor,
-                      effective=effective)
-        result = a.evaluate_step(ws, lib, step, agency=agency, as_of=day, profile=resolved)
+        result = service.save_walk_answer(walk, step, status=choice, note=note or None, evidence=evidence,
+                                          effective=effective)
         click.echo(_saved_message(choice, len(evidence), result))
-    a.finish_session(ws, session, actor=actor)
+    service.finish_walk(walk)
     click.echo(f"Xong phiên #{session.id}: trả lời {session.answered}, bỏ qua {session.skipped}."
                f" Xem kết quả: secaudit status {agency} / done.")
 
 
 def _saved_message(choice: str, files: int, result: Any) -> str:
     """What the walk says after saving: the answer, and whether the evaluation takes it as given."""
-    from ..assess import LABELS, Status, answer_counts
+    from secaudit.requirements.results import LABELS, Status
+    from secaudit.requirements.walk import answer_counts
 
     answered = LABELS["vi"][Status(choice)]
     attached = f", {files} tệp minh chứng" if files else ""
@@ -162,12 +157,12 @@ def _ask_status(step: Any) -> str:
         click.echo("  Chọn d (đạt), c (chưa đạt), k (không áp dụng), Enter hoặc q. / choose d, c, k, Enter or q")
 
 
-def _ask_evidence(step: Any) -> list[Any]:
-    from ..assess import Evidence, default_evidence_kind
-    from ..content import EVIDENCE_KINDS
+def _ask_evidence(step: Any) -> list[tuple[Path, str]]:
+    from secaudit.requirements.content import EVIDENCE_KINDS
+    from secaudit.requirements.walk import default_evidence_kind
 
     default_kind = default_evidence_kind(step.item)
-    files: list[Evidence] = []
+    files: list[tuple[Path, str]] = []
     while True:
         raw = click.prompt("Tệp minh chứng (Enter để xong) / evidence file (Enter when done)", default="",
                            show_default=False).strip()
@@ -178,7 +173,7 @@ def _ask_evidence(step: Any) -> list[Any]:
             click.echo(f"  Không thấy tệp '{raw}' / file not found")
             continue
         kind = click.prompt("  Loại / kind", type=click.Choice(list(EVIDENCE_KINDS)), default=default_kind)
-        files.append(Evidence(path.resolve(), kind))
+        files.append((path.resolve(), kind))
 
 
 def _wrap(label: str, text: str) -> list[str]:
@@ -187,8 +182,9 @@ def _wrap(label: str, text: str) -> list[str]:
 
 def _render_step(step: Any, index: int, total: int, lib: Any, day: dt.date) -> str:
     """What a person needs to answer one item, in Vietnamese."""
-    from ..assess import LABELS, kinds_text
-    from ..conditions import describe
+    from secaudit.requirements.conditions import describe
+    from secaudit.requirements.evaluate import kinds_text
+    from secaudit.requirements.results import LABELS
 
     item = step.item
     registry = lib.registry
@@ -266,14 +262,11 @@ def answer_set(item: str, agency: str, system: str | None, status: str, note: st
                kind: str | None, expires: dt.datetime | None, effective: dt.datetime | None, workspace: str | None,
                actor: str | None) -> None:
     """Ghi câu trả lời cho một mục CHECKLIST:ITEM. / Record one answer for CHECKLIST:ITEM."""
-    from .. import assess as a
+    from secaudit.services import assessment as service
 
-    ws = _open(workspace)
-    files = [a.Evidence(p.resolve(), kind, effective.date() if effective else None,
-                        expires.date() if expires else None) for p in evidence]
-    a.set_answer(ws, _library(), agency=agency, ref=item, system=system or None, status=status, note=note,
-                 evidence=files,
-                 actor=_actor(actor), effective=effective.date() if effective else None)
+    service.record_answer(workspace, agency, item, status=status, system=system, note=note, evidence=evidence,
+                          kind=kind, effective=effective.date() if effective else None,
+                          expires=expires.date() if expires else None, actor=actor)
     _note(f"Đã ghi {item}" + (f" ({system})" if system else "") + f" = {status} / recorded")
 
 
@@ -283,9 +276,9 @@ def answer_set(item: str, agency: str, system: str | None, status: str, note: st
 @workspace_options
 def answer_list(agency: str, fmt: str, workspace: str | None, actor: str | None) -> None:
     """Liệt kê câu trả lời đã ghi của một cơ quan. / List an agency's recorded answers."""
-    from .. import assess as a
+    from secaudit.services import assessment as service
 
-    _emit(format_rows(a.list_answers(_open(workspace), agency), fmt))
+    _emit(format_rows(service.list_answers(workspace, agency), fmt))
 
 
 # -- waivers ------------------------------------------------------------------------------------
@@ -301,11 +294,10 @@ def answer_list(agency: str, fmt: str, workspace: str | None, actor: str | None)
 def waive(item: str, agency: str, system: str | None, reason: str, approved_by: str, until: dt.datetime,
           workspace: str | None, actor: str | None) -> None:
     """Miễn trừ một yêu cầu (CHECKLIST:ITEM) có thời hạn. / Waive a requirement until a date."""
-    from .. import assess as a
+    from secaudit.services import assessment as service
 
-    ws = _open(workspace)
-    wid = a.add_waiver(ws, _library(), agency=agency, system=system or None, ref=item, reason=reason,
-                       approved_by=approved_by, until=until.date(), actor=_actor(actor))
+    wid = service.waive(workspace, agency, item, system=system, reason=reason, approved_by=approved_by,
+                        until=until.date(), actor=actor)
     _note(f"Đã ghi miễn trừ #{wid} / waiver #{wid} recorded")
 
 
@@ -320,19 +312,12 @@ def waive(item: str, agency: str, system: str | None, reason: str, approved_by: 
 def status(agency: str | None, as_of: dt.datetime | None, profile: str, fmt: str, workspace: str | None,
            actor: str | None) -> None:
     """Tình trạng từng nhiệm vụ theo cơ quan; thoát mã 3 nếu còn yêu cầu chưa đạt. / Status matrix."""
-    from .. import assess as a
-    from .. import inventory as inv
+    from secaudit.services import assessment as service
 
-    ws = _open(workspace)
     lib = _library()
-    resolved = lib.resolve_profile(profile)
-    day = _date(as_of)
-    codes = [agency] if agency else inv.agency_codes(ws)
-    if agency:
-        ws.require_agency(agency)
-    results = [a.evaluate_agency(ws, lib, code, as_of=day, profile=resolved) for code in codes]
+    results = service.assess_status(workspace, agency, as_of=_date(as_of), profile=profile)
     if fmt == "json":
-        _emit(a.results_json(results))
+        _emit(service.status_json(results))
     elif agency:
         _emit(_status_detail(results[0], lib))
     else:
@@ -347,7 +332,7 @@ def _cut(text: str, width: int) -> str:
 
 
 def _status_detail(result: Any, lib: Any) -> str:
-    from ..assess import LABELS
+    from secaudit.requirements.results import LABELS
 
     rows = []
     for r in result.results:
@@ -369,7 +354,7 @@ def _status_detail(result: Any, lib: Any) -> str:
 
 def _status_matrix(results: list[Any], lib: Any) -> str:
     """Items down, agencies across, then why each unmet task is unmet."""
-    from ..assess import LABELS
+    from secaudit.requirements.results import LABELS
 
     if not results:
         return "(không có cơ quan / no agencies)\n"

@@ -10,12 +10,10 @@ from typing import Any
 
 import click
 
-from . import (
+from secaudit.cli import (
     F,
-    _actor,
     _date,
     _emit,
-    _library,
     _note,
     _open,
     as_of_option,
@@ -29,19 +27,12 @@ from . import (
 PASSWORD_ENV = "SECAUDIT_SIGN_PASSWORD"
 
 
-def _password(password_file: Path | None) -> bytes | None:
-    from ..signing import read_password
-
-    if password_file is not None:
-        return read_password(password_file)
-    env = os.environ.get(PASSWORD_ENV)
-    return env.encode("utf-8") if env is not None else None
-
-
 def _signer(cert: Path, password_file: Path | None) -> Any:
-    from ..signing import load_signer
+    """The signer of ``cert``; the password is read from ``password_file``, else $SECAUDIT_SIGN_PASSWORD."""
+    from secaudit.services.exchange import load_signer
 
-    return load_signer(cert, _password(password_file))
+    env = os.environ.get(PASSWORD_ENV) if password_file is None else None
+    return load_signer(cert, env.encode("utf-8") if env is not None else None, password_file)
 
 
 def _cert_options(func: F, *, name: str = "--sign", help_text: str) -> F:
@@ -76,19 +67,11 @@ def sign_output_option(func: F) -> F:
             return func(*args, **kwargs)
         if kwargs.get("fmt", "pdf") != "pdf":
             raise click.UsageError("--sign chỉ dùng với --format pdf / --sign needs --format pdf")
-        from ..signing import sign_pdf
+        from secaudit.services.exchange import sign_pdf_in_place
 
         signer = _signer(cert, password_file)
         result = func(*args, **kwargs)
-        output = Path(kwargs["output"])
-        try:
-            signed = sign_pdf(output.read_bytes(), signer)
-            tmp = output.with_name(f".{output.name}.signing")
-            tmp.write_bytes(signed)
-            os.replace(tmp, output)
-        except BaseException:
-            output.unlink(missing_ok=True)
-            raise
+        sign_pdf_in_place(Path(kwargs["output"]), signer)
         _note(f"Đã ký số bởi / signed by: {signer.subject}")
         return result
 
@@ -117,12 +100,12 @@ def bundle() -> None:
 def bundle_export(agency: str, output: Path, as_of: dt.datetime | None, profile: str, lang: str, include_report: bool,
                   cert: Path | None, password_file: Path | None, workspace: str | None, actor: str | None) -> None:
     """Xuất gói hồ sơ của một cơ quan (ZIP có bản kê SHA-256). / Export an agency's bundle."""
-    from .. import bundle as b
+    from secaudit.services import exchange as service
 
     ws = _open(workspace)
     signer = _signer(cert, password_file) if cert else None
-    result = b.export_bundle(ws, _library(), agency, output, as_of=_date(as_of), actor=_actor(actor), profile=profile,
-                             lang=lang, include_report=include_report, signer=signer)
+    result = service.export_bundle(ws, agency, output, as_of=_date(as_of), actor=actor, profile=profile,
+                                   lang=lang, include_report=include_report, signer=signer)
     _note(f"Đã ghi gói / wrote bundle: {result.path} — {result.members} thành phần / members, {result.bytes} byte"
           f"{', đã ký / signed' if result.signed else ''}\nSHA-256 bản kê / manifest: {result.manifest_sha256}")
 
@@ -173,16 +156,6 @@ def format_verify(info: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _bindings(workspace: str | None) -> Any:
-    """The receiver's agency ↔ certificate bindings when a workspace is there, else None (not checked)."""
-    from ..signing import load_bindings
-    from ..store import DB_NAME, resolve_workspace
-
-    if not (resolve_workspace(workspace) / DB_NAME).is_file():
-        return None
-    return load_bindings(_open(workspace))
-
-
 @bundle.command("verify")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @_trust_option
@@ -195,12 +168,11 @@ def bundle_verify(file: Path, trust: tuple[Path, ...], fmt: str, workspace: str 
     """Kiểm tra cấu trúc, mọi mã băm và chữ ký của gói; mã thoát 1 nếu có sai lệch. / Verify a bundle."""
     import json
 
-    from .. import bundle as b
+    from secaudit.services import exchange as service
 
-    info = b.verify_bundle(file, trust=list(trust) or None, bindings=_bindings(workspace))
+    info = service.verify_bundle(file, trust=list(trust), workspace=workspace)
     _emit(json.dumps(info.to_dict(), ensure_ascii=False, indent=2) + "\n" if fmt == "json" else format_verify(info))
-    if not info.ok:
-        raise b.BundleError(info.problems, en="bundle verification failed")
+    service.require_valid(info)
 
 
 @bundle.command("import")
@@ -209,10 +181,9 @@ def bundle_verify(file: Path, trust: tuple[Path, ...], fmt: str, workspace: str 
 @workspace_options
 def bundle_import(file: Path, trust: tuple[Path, ...], workspace: str | None, actor: str | None) -> None:
     """Nhập gói vào workspace (toàn bộ hoặc không gì cả; nhập lại không đổi gì). / Import a bundle."""
-    from .. import bundle as b
+    from secaudit.services import exchange as service
 
-    ws = _open(workspace)
-    result = b.import_bundle(ws, file, actor=_actor(actor), trust=list(trust) or None)
+    result = service.import_bundle(workspace, file, actor=actor, trust=list(trust))
     if result.duplicate:
         _note(f"Gói này đã được nhập (lần nộp #{result.submission_id}); không thay đổi gì / "
               f"already imported as submission #{result.submission_id}; nothing changed")
@@ -275,9 +246,9 @@ def submissions() -> None:
 @workspace_options
 def submissions_list(agency: str | None, fmt: str, workspace: str | None, actor: str | None) -> None:
     """Các lần nộp đã nhập: gói nào, của ai, khi nào, ai nhập. / List imported submissions."""
-    from .. import submissions as s
+    from secaudit.services import exchange as service
 
-    rows = s.list_submissions(_open(workspace), agency)
+    rows = service.list_submissions(workspace, agency)
     if fmt == "table":
         for row in rows:
             row["manifest_sha256"] = row["manifest_sha256"][:16]
@@ -296,19 +267,13 @@ def submissions_list(agency: str | None, fmt: str, workspace: str | None, actor:
 def submissions_show(submission: int, as_of: dt.datetime | None, profile: str, fmt: str, report_out: Path | None,
                      workspace: str | None, actor: str | None) -> None:
     """Tình trạng theo đúng những gì cơ quan đã khai trong một lần nộp. / Status as the submission claims it."""
-    from .. import assess
-    from .. import submissions as s
-    from ..errors import NotFoundError
+    from secaudit.requirements import results as assess
+    from secaudit.services import exchange as service
 
     ws = _open(workspace)
-    lib = _library()
-    sub = s.get(ws, submission)
-    result = s.evaluate_submission(ws, lib, submission, profile=lib.resolve_profile(profile),
-                                   as_of=as_of.date() if as_of else None)
+    sub, result = service.submission_status(ws, submission, profile=profile, as_of=as_of.date() if as_of else None)
     if report_out is not None:
-        if not sub["report_sha256"]:
-            raise NotFoundError("Gói này không kèm báo cáo", en="this submission carries no report")
-        report_out.write_bytes(ws.read_blob(sub["report_sha256"]))
+        report_out.write_bytes(service.submission_report(ws, submission))
         _note(f"Đã ghi báo cáo / wrote report: {report_out}")
     if fmt == "json":
         _emit(assess.results_json([result]))
@@ -330,10 +295,9 @@ def submissions_show(submission: int, as_of: dt.datetime | None, profile: str, f
 @workspace_options
 def submissions_diff(a: int, b: int, profile: str, fmt: str, workspace: str | None, actor: str | None) -> None:
     """Khác biệt giữa hai lần nộp A → B (dữ liệu, nhật ký, trạng thái). / Differences between submissions."""
-    from .. import submissions as s
+    from secaudit.services import exchange as service
 
-    lib = _library()
-    rows = s.diff(_open(workspace), a, b, library=lib, profile=lib.resolve_profile(profile))
+    rows = service.diff_submissions(workspace, a, b, profile=profile)
     if fmt == "table":
         rows = [{**r, "before": _short(r["before"]), "after": _short(r["after"])} for r in rows]
         if not rows:
@@ -361,12 +325,11 @@ def submissions_status(agency: str, submission: int | None, as_of: dt.datetime |
     """Đối chiếu khai báo của cơ quan với đánh giá, rà quét của mình. / Claims side by side with own findings."""
     import json
 
-    from .. import assess
-    from .. import submissions as s
+    from secaudit.exchange import claims as s
+    from secaudit.requirements import results as assess
+    from secaudit.services import exchange as service
 
-    lib = _library()
-    cmp = s.compare(_open(workspace), lib, agency, profile=lib.resolve_profile(profile), as_of=_date(as_of),
-                    submission_id=submission)
+    cmp = service.compare_submission(workspace, agency, profile=profile, as_of=_date(as_of), submission=submission)
     if fmt == "json":
         _emit(json.dumps(cmp.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return
@@ -408,9 +371,9 @@ def submissions_status(agency: str, submission: int | None, as_of: dt.datetime |
 def submissions_accept(agency: str, submission: int, dry_run: bool, workspace: str | None, actor: str | None) -> None:
     """Chấp nhận kiểm kê của một lần nộp, kể cả địa chỉ khai báo, làm phạm vi quét. / Accept a submission's
     inventory, declared hosts included, into the scan scope."""
-    from .. import submissions as s
+    from secaudit.services import exchange as service
 
-    result = s.accept(_open(workspace), agency, submission, actor=_actor(actor), dry_run=dry_run)
+    result = service.accept_submission(workspace, agency, submission, actor=actor, dry_run=dry_run)
     if result.host_changes:
         _emit(format_host_changes(result.host_changes) + "\n")
     elif not result.changed:
@@ -439,16 +402,12 @@ def _ports(host: dict[str, Any], side: str) -> str:
 @functools.partial(_cert_options, name="--cert", help_text="Chứng thư số PKCS#12 (.p12/.pfx). / Signing certificate.")
 def sign_pdf_command(source: Path, output: Path, cert: Path | None, password_file: Path | None) -> None:
     """Ký số một tệp PDF (PAdES, SHA-256). / Sign a PDF (PAdES)."""
-    from ..signing import sign_pdf
+    from secaudit.services.exchange import sign_pdf_file
 
     if cert is None:
         raise click.UsageError("Cần --cert CERT.p12 / --cert is required")
     signer = _signer(cert, password_file)
-    signed = sign_pdf(source.read_bytes(), signer)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    tmp.write_bytes(signed)
-    os.replace(tmp, output)
+    sign_pdf_file(source, output, signer)
     _note(f"Đã ký / signed by: {signer.subject}\nĐã ghi / wrote: {output}")
 
 
@@ -457,12 +416,10 @@ def sign_pdf_command(source: Path, output: Path, cert: Path | None, password_fil
 @_trust_option
 def verify_pdf_command(file: Path, trust: tuple[Path, ...]) -> None:
     """Kiểm tra chữ ký số trong một tệp PDF; mã thoát 1 nếu không hợp lệ. / Verify a PDF's signatures."""
-    from ..errors import SecauditError
-    from ..signing import verify_pdf
+    from secaudit.errors import SecauditError
+    from secaudit.services.exchange import verify_pdf_file
 
-    checks = verify_pdf(file.read_bytes(), list(trust) or None)
-    if not checks:
-        raise SecauditError("Tệp PDF không có chữ ký số", en="the PDF is not signed", where=str(file))
+    checks = verify_pdf_file(file, list(trust))
     lines = [f"Chữ ký #{i} / signature #{i}: {c.describe()}" + (f" — {c.coverage}" if c.coverage else "")
              for i, c in enumerate(checks, 1)]
     _emit("\n".join(lines) + "\n")

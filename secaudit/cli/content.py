@@ -8,16 +8,7 @@ from pathlib import Path
 
 import click
 
-from . import (
-    _date,
-    _emit,
-    _library,
-    _note,
-    as_of_option,
-    cli,
-    format_rows,
-    output_options,
-)
+from secaudit.cli import _date, _emit, _library, _note, as_of_option, cli, format_rows, output_options
 
 
 # -- requirements -------------------------------------------------------------------------------
@@ -43,7 +34,7 @@ def checklist_list(as_of: dt.datetime | None, fmt: str) -> None:
 @output_options
 def checklist_show(checklist_id: str, fmt: str) -> None:
     """Hiện các mục của một bộ tiêu chí (json: toàn bộ dữ liệu). / Show a checklist's items (json: everything)."""
-    from ..conditions import describe
+    from secaudit.requirements.conditions import describe
 
     lib = _library()
     c = lib.checklist(checklist_id)
@@ -61,7 +52,7 @@ def checklist_show(checklist_id: str, fmt: str) -> None:
               help="Ghi vào tệp thay vì stdout. / Write to a file instead of stdout.")
 def checklist_schema(output: Path | None) -> None:
     """JSON Schema của bộ tiêu chí, hồ sơ và danh mục văn bản. / JSON Schema of the content format."""
-    from ..content import json_schema
+    from secaudit.requirements.content import json_schema
 
     text = json.dumps(json_schema(), ensure_ascii=False, indent=2) + "\n"
     if output is None:
@@ -88,7 +79,7 @@ def profile() -> None:
 def profile_list(fmt: str) -> None:
     """Liệt kê hồ sơ. / List profiles."""
     lib = _library()
-    from .. import yamlio
+    from secaudit import yamlio
 
     rows = []
     for path in lib.profile_paths():

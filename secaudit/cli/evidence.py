@@ -9,17 +9,8 @@ from typing import Any
 
 import click
 
-from ..errors import SecauditError
-from . import (
-    _actor,
-    _emit,
-    _note,
-    _open,
-    cli,
-    format_rows,
-    output_options,
-    workspace_options,
-)
+from secaudit.cli import _emit, _note, cli, format_rows, output_options, workspace_options
+from secaudit.errors import SecauditError
 
 _DATE = click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"])
 UNLINKED = "chưa gắn với yêu cầu nào"
@@ -53,12 +44,12 @@ def evidence_add(file: Path, agency: str | None, system: str | None, kind: str, 
                  effective: dt.datetime | None, expires: dt.datetime | None, note: str | None,
                  workspace: str | None, actor: str | None) -> None:
     """Thêm một tệp minh chứng; in SHA-256 của nó. / Add an evidence file; prints its SHA-256."""
-    from .. import evidence as ev
+    from secaudit.services import evidence as service
 
-    row = ev.add(_open(workspace), file, actor=_actor(actor), agency=agency, system=system, kind=kind,
-                 effective=_day(effective), expires=_day(expires), item=item, note=note)
+    row = service.add_evidence(workspace, file, actor=actor, agency=agency, system=system, kind=kind,
+                               effective=_day(effective), expires=_day(expires), item=item, note=note)
     _emit(row["sha256"] + "\n")
-    linked = ev.backs(row)
+    linked = service.evidence_backs(row)
     _note(f"Đã lưu '{row['original_name']}' ({row['size']} byte), "
           + (f"minh chứng cho {linked} / stored for {linked}" if linked else
              f"{UNLINKED}; dùng --item CHECKLIST:ITEM để tệp được tính cho một yêu cầu"
@@ -73,13 +64,13 @@ def evidence_add(file: Path, agency: str | None, system: str | None, kind: str, 
 def evidence_list(agency: str | None, system: str | None, fmt: str, workspace: str | None,
                   actor: str | None) -> None:
     """Liệt kê minh chứng đã lưu. / List stored evidence."""
-    from .. import evidence as ev
+    from secaudit.services import evidence as service
 
-    rows = ev.list_refs(_open(workspace), agency, system)
+    rows = service.list_evidence(workspace, agency, system)
     if fmt == "table":
         for row in rows:
             row["sha256"] = row["sha256"][:12]
-            row["backs"] = ev.backs(row) or UNLINKED
+            row["backs"] = service.evidence_backs(row) or UNLINKED
     _emit(format_rows(rows, fmt, {
         "sha256": "SHA-256", "original_name": "Tên tệp", "agency": "Cơ quan", "system": "Hệ thống",
         "kind": "Loại", "backs": "Yêu cầu", "effective": "Hiệu lực", "expires": "Hết hạn", "size": "Byte",
@@ -94,10 +85,10 @@ def evidence_list(agency: str | None, system: str | None, fmt: str, workspace: s
 @workspace_options
 def evidence_show(sha256: str, fmt: str, workspace: str | None, actor: str | None) -> None:
     """Xem một tệp minh chứng (theo SHA-256 hoặc tiền tố ≥ 6 ký tự). / Show one evidence file by hash."""
-    from .. import evidence as ev
-    from .. import yamlio
+    from secaudit import yamlio
+    from secaudit.services import evidence as service
 
-    info: dict[str, Any] = ev.show(_open(workspace), sha256)
+    info: dict[str, Any] = service.show_evidence(workspace, sha256)
     if fmt == "json":
         _emit(json.dumps(info, ensure_ascii=False, indent=2) + "\n")
     else:
@@ -108,9 +99,9 @@ def evidence_show(sha256: str, fmt: str, workspace: str | None, actor: str | Non
 @workspace_options
 def evidence_verify(workspace: str | None, actor: str | None) -> None:
     """Băm lại mọi tệp trong kho; báo tệp thiếu hoặc bị sửa (mã thoát 1). / Re-hash every stored file."""
-    from .. import evidence as ev
+    from secaudit.services import evidence as service
 
-    report = ev.verify(_open(workspace))
+    report = service.verify_evidence(workspace)
     for stray in report.strays:
         _note(f"lưu ý / note: {stray}: tệp không được tham chiếu (vô hại) / unreferenced file (harmless)")
     if not report.ok:
@@ -127,11 +118,10 @@ def evidence_verify(workspace: str | None, actor: str | None) -> None:
 @workspace_options
 def evidence_limit(size: str | None, reset: bool, workspace: str | None, actor: str | None) -> None:
     """Xem hoặc đặt giới hạn dung lượng mỗi tệp minh chứng (ví dụ 50MB). / Show or set the per-file size limit."""
-    from .. import evidence as ev
+    from secaudit.services import evidence as service
 
-    ws = _open(workspace)
     if size is None and not reset:
-        _emit(f"{ws.evidence_max_bytes()}\n")
+        _emit(f"{service.evidence_limit(workspace)}\n")
         return
-    limit = ev.set_limit(ws, None if reset else ev.parse_size(size or ""), actor=_actor(actor))
+    limit = service.set_evidence_limit(workspace, None if reset else size or "", actor=actor)
     _note(f"Giới hạn mỗi tệp: {limit} byte / per-file limit: {limit} bytes")

@@ -15,43 +15,72 @@ from typing import Any
 
 import click
 
-from . import (
-    _actor,
-    _emit,
-    _note,
-    _open,
-    cli,
-    format_rows,
-    output_options,
-    workspace_options,
-)
+from secaudit.cli import _emit, _note, _open, cli, format_rows, output_options, workspace_options
 
 F = Callable[..., Any]
 _PREFIX = "f_"
 
 
 def _field_specs(kind: str) -> list[Any]:
-    from .. import fields
+    from secaudit.services.inventory import field_specs
 
-    return {"agency": fields.AGENCY_FIELDS, "system": fields.SYSTEM_FIELDS}[kind]
+    return list(field_specs(kind))
+
+
+class _LazyFields:
+    """Stands in a command's parameter list for the per-field options until they are needed."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+
+def _build_field_options(kind: str) -> list[click.Option]:
+    """One ``--<field>`` option per field of an agency or a system (the code is an argument)."""
+    options: list[click.Option] = []
+    for spec in _field_specs(kind):
+        if spec.key == "code":
+            continue
+        hint = "|".join(c for c in spec.choices if c) if spec.kind == "choice" else spec.kind.upper()
+        if spec.kind == "bool":
+            hint = "có|không|-"
+        help_text = f"{spec.title} / {spec.description}. [{hint}]"
+        if spec.kind == "lines":
+            help_text += " (lặp lại được / repeatable)"
+        options.append(click.Option([spec.option, _PREFIX + spec.key.replace(".", "__")], default=None,
+                                    multiple=spec.kind == "lines", metavar=hint if len(hint) < 30 else "VALUE",
+                                    help=help_text))
+    return options
+
+
+class FieldsCommand(click.Command):
+    """A command with per-field options, built on first use.
+
+    The field catalogue comes from the pydantic models; building it when the command is parsed or
+    its help shown (not when the CLI loads) keeps ``secaudit --help`` from importing pydantic.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        given = list(kwargs.pop("params", None) or [])
+        self._pending = given if any(isinstance(p, _LazyFields) for p in given) else None
+        kwargs["params"] = [p for p in given if not isinstance(p, _LazyFields)]
+        super().__init__(*args, **kwargs)
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        if self._pending is not None:
+            expanded: list[click.Parameter] = []
+            for param in self._pending:
+                expanded.extend(_build_field_options(param.kind) if isinstance(param, _LazyFields) else [param])
+            self.params, self._pending = expanded, None
+        return super().get_params(ctx)
 
 
 def _field_options(kind: str) -> Callable[[F], F]:
-    """One ``--<field>`` option per field of an agency or a system (the code is an argument)."""
+    """Mark where the per-field options go; the command must use ``cls=FieldsCommand``."""
 
     def decorate(func: F) -> F:
-        for spec in reversed(_field_specs(kind)):
-            if spec.key == "code":
-                continue
-            hint = "|".join(c for c in spec.choices if c) if spec.kind == "choice" else spec.kind.upper()
-            if spec.kind == "bool":
-                hint = "có|không|-"
-            help_text = f"{spec.title} / {spec.description}. [{hint}]"
-            if spec.kind == "lines":
-                help_text += " (lặp lại được / repeatable)"
-            func = click.option(spec.option, _PREFIX + spec.key.replace(".", "__"), default=None,
-                                multiple=spec.kind == "lines", metavar=hint if len(hint) < 30 else "VALUE",
-                                help=help_text)(func)
+        if not hasattr(func, "__click_params__"):
+            func.__click_params__ = []  # type: ignore[attr-defined]
+        func.__click_params__.append(_LazyFields(kind))  # type: ignore[attr-defined]
         return func
 
     return decorate
@@ -86,7 +115,7 @@ def _show_format(func: F) -> F:
 
 
 def _emit_document(document: dict[str, Any], fmt: str) -> None:
-    from .. import yamlio
+    from secaudit import yamlio
 
     if fmt == "json":
         _emit(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
@@ -96,7 +125,7 @@ def _emit_document(document: dict[str, Any], fmt: str) -> None:
 
 def _prompt_fields(specs: list[Any], current: dict[str, Any], given: dict[str, Any], skip: set[str]) -> dict[str, Any]:
     """Ask for every field, defaulting to what was given or is stored; returns text by key."""
-    from ..fields import UNKNOWN_WORDS
+    from secaudit.inventory.fields import UNKNOWN_WORDS
 
     _note("Nhập giá trị; Enter giữ giá trị trong [ ], '-' để xóa (chưa rõ). / Enter keeps [value], '-' clears.")
     answers: dict[str, Any] = {}
@@ -128,12 +157,12 @@ def _prompt_fields(specs: list[Any], current: dict[str, Any], given: dict[str, A
 
 def _prompt_hosts(current: list[Any]) -> list[str] | None:
     """Ask for the host list; ``None`` keeps the current one."""
-    from .. import inventory as inv
+    from secaudit.services import inventory as service
 
     if current:
         _note("Địa chỉ hiện có / current hosts:")
         for host in current:
-            _note(f"    {inv.host_text(host)}")
+            _note(f"    {service.host_text(host)}")
         if click.confirm("Giữ nguyên? / keep them?", default=True, err=True):
             return None
     _note("Mỗi địa chỉ một dòng: 'địa chỉ | cổng | web công khai (có/không) | ghi chú'; Enter trống để kết thúc.")
@@ -142,7 +171,7 @@ def _prompt_hosts(current: list[Any]) -> list[str] | None:
     def check(text: str) -> str:
         if text.strip():
             try:
-                inv.parse_host(text)
+                service.parse_host(text)
             except ValueError as exc:
                 raise click.BadParameter(str(exc)) from None
         return text
@@ -157,7 +186,7 @@ def _prompt_hosts(current: list[Any]) -> list[str] | None:
 
 def _with_retries(interactive: bool, action: Callable[[], Any], again: Callable[[], None]) -> Any:
     """Run ``action``; in interactive mode a validation error offers to answer again."""
-    from ..errors import ValidationError
+    from secaudit.errors import ValidationError
 
     while True:
         try:
@@ -182,10 +211,9 @@ def inventory() -> None:
 @workspace_options
 def inventory_import(path: Path, workspace: str | None, actor: str | None) -> None:
     """Nhập tệp YAML, thư mục YAML hoặc tệp Excel .xlsx, tất cả hoặc không. / Import YAML or XLSX, all or nothing."""
-    from .. import inventory as inv
+    from secaudit.services import inventory as service
 
-    ws = _open(workspace)
-    summary = inv.import_path(ws, path, actor=_actor(actor))
+    summary = service.import_inventory(workspace, path, actor=actor)
     _note(f"Đã nhập {len(summary.agencies)} cơ quan, {summary.systems} hệ thống, {summary.hosts} địa chỉ "
           f"/ imported {len(summary.agencies)} agencies, {summary.systems} systems, {summary.hosts} hosts")
 
@@ -200,27 +228,22 @@ def inventory_import(path: Path, workspace: str | None, actor: str | None) -> No
 def inventory_export(out: Path, fmt: str | None, agencies: tuple[str, ...], workspace: str | None,
                      actor: str | None) -> None:
     """Xuất danh mục: YAML (mỗi cơ quan một tệp) hoặc một tệp Excel. / Export as YAML files or one workbook."""
-    from .. import inventory as inv
+    from secaudit.services import inventory as service
 
-    ws = _open(workspace)
-    fmt = fmt or ("xlsx" if out.suffix.lower() == ".xlsx" else "yaml")
+    fmt, count = service.export_inventory(workspace, out, fmt, agencies)
     if fmt == "xlsx":
-        count = inv.export_xlsx(ws, out, list(agencies) or None)
         _note(f"Đã ghi {count} cơ quan vào {out} / wrote {count} agencies")
-        return
-    for code in agencies:
-        ws.require_agency(code)
-    written = inv.export_agencies(ws, out, list(agencies) or None)
-    _note(f"Đã ghi {len(written)} tệp vào {out} / wrote {len(written)} files")
+    else:
+        _note(f"Đã ghi {count} tệp vào {out} / wrote {count} files")
 
 
 @inventory.command("validate")
 @click.argument("path", type=click.Path(path_type=Path))
 def inventory_validate(path: Path) -> None:
     """Kiểm tra tệp/thư mục YAML hoặc tệp .xlsx mà không ghi gì. / Validate YAML or XLSX without writing."""
-    from .. import inventory as inv
+    from secaudit.services import inventory as service
 
-    agencies = inv.load_path(path)
+    agencies = service.validate_inventory(path)
     _note(f"Hợp lệ: {len(agencies)} cơ quan, {sum(len(a.systems) for a in agencies)} hệ thống / valid")
 
 
@@ -229,9 +252,9 @@ def inventory_validate(path: Path) -> None:
               help="Tệp .xlsx sẽ ghi. / The .xlsx file to write.")
 def inventory_template(out: Path) -> None:
     """Ghi sổ Excel mẫu để kê khai (tiêu đề tiếng Việt, danh sách chọn, hướng dẫn). / Write the XLSX template."""
-    from .. import xlsx
+    from secaudit.services import inventory as service
 
-    xlsx.write_workbook(out, [])
+    service.write_template(out)
     _note(f"Đã ghi mẫu / wrote template: {out}")
 
 
@@ -240,9 +263,9 @@ def inventory_template(out: Path) -> None:
               help="Ghi ra tệp thay vì stdout. / Write to a file instead of stdout.")
 def inventory_schema(out: Path | None) -> None:
     """In JSON Schema của tệp danh mục một cơ quan. / Print the JSON Schema of an agency inventory file."""
-    from .. import schema
+    from secaudit.services import inventory as service
 
-    text = schema.schema_text()
+    text = service.inventory_schema()
     if out is None:
         _emit(text)
     else:
@@ -261,21 +284,21 @@ def agency() -> None:
 @workspace_options
 def agency_list(fmt: str, workspace: str | None, actor: str | None) -> None:
     """Liệt kê cơ quan. / List agencies."""
-    from .. import inventory as inv
+    from secaudit.services import inventory as service
 
-    rows = inv.list_agencies(_open(workspace))
+    rows = service.list_agencies(workspace)
     _emit(format_rows(rows, fmt, {"code": "Mã", "name": "Tên cơ quan", "kind": "Loại",
                                   "private_data_centre": "TTDL riêng", "systems": "Số HTTT"}))
 
 
-@agency.command("add")
+@agency.command("add", cls=FieldsCommand)
 @click.argument("code")
 @_field_options("agency")
 @_interactive_option
 @workspace_options
 def agency_add(code: str, interactive: bool, workspace: str | None, actor: str | None, **kwargs: Any) -> None:
     """Thêm một cơ quan (theo tùy chọn hoặc hỏi từng trường với -i). / Add an agency."""
-    from .. import inventory as inv
+    from secaudit.services import inventory as service
 
     ws = _open(workspace)
     given = _given(kwargs)
@@ -287,7 +310,7 @@ def agency_add(code: str, interactive: bool, workspace: str | None, actor: str |
 
     if interactive:
         ask()
-    created = _with_retries(interactive, lambda: inv.add_agency(ws, values, actor=_actor(actor)), ask)
+    created = _with_retries(interactive, lambda: service.add_agency(ws, values, actor=actor), ask)
     _note(f"Đã thêm cơ quan / added agency: {created.code}")
 
 
@@ -297,34 +320,33 @@ def agency_add(code: str, interactive: bool, workspace: str | None, actor: str |
 @workspace_options
 def agency_show(code: str, fmt: str, workspace: str | None, actor: str | None) -> None:
     """Xem toàn bộ thông tin một cơ quan và các hệ thống của nó. / Show one agency with its systems."""
-    from .. import inventory as inv
+    from secaudit.services import inventory as service
 
-    _emit_document(inv.agency_document(inv.get_agency(_open(workspace), code)), fmt)
+    _emit_document(service.agency_document(workspace, code), fmt)
 
 
-@agency.command("edit")
+@agency.command("edit", cls=FieldsCommand)
 @click.argument("code")
 @_field_options("agency")
 @_interactive_option
 @workspace_options
 def agency_edit(code: str, interactive: bool, workspace: str | None, actor: str | None, **kwargs: Any) -> None:
     """Sửa thông tin một cơ quan (chỉ các trường được nêu). / Change some fields of an agency."""
-    from .. import fields
-    from .. import inventory as inv
+    from secaudit.services import inventory as service
 
     ws = _open(workspace)
     changes = _given(kwargs)
     specs = _field_specs("agency")
 
     def ask() -> None:
-        current = fields.flatten(inv.get_agency(ws, code).model_dump(), specs)
+        current = service.agency_values(ws, code)
         changes.update(_prompt_fields(specs, current, changes, {"code"}))
 
     if interactive:
         ask()
     if not changes:
         raise click.UsageError("Không có gì để sửa: nêu ít nhất một tùy chọn hoặc dùng -i / nothing to change")
-    _with_retries(interactive, lambda: inv.edit_agency(ws, code, changes, actor=_actor(actor)), ask)
+    _with_retries(interactive, lambda: service.edit_agency(ws, code, changes, actor=actor), ask)
     _note(f"Đã sửa cơ quan / updated agency: {code}")
 
 
@@ -334,13 +356,13 @@ def agency_edit(code: str, interactive: bool, workspace: str | None, actor: str 
 @workspace_options
 def agency_remove(code: str, yes: bool, workspace: str | None, actor: str | None) -> None:
     """Xóa một cơ quan cùng các hệ thống (khi chưa có dữ liệu đánh giá). / Remove an agency and its systems."""
-    from .. import inventory as inv
+    from secaudit.services import inventory as service
 
     ws = _open(workspace)
-    ws.require_agency(code)
+    service.check_agency(ws, code)
     if not yes:
         click.confirm(f"Xóa cơ quan '{code}' và mọi hệ thống của nó? / remove agency '{code}'?", abort=True, err=True)
-    inv.remove_agency(ws, code, actor=_actor(actor))
+    service.remove_agency(ws, code, actor=actor)
     _note(f"Đã xóa cơ quan / removed agency: {code}")
 
 
@@ -356,9 +378,9 @@ def system() -> None:
 @workspace_options
 def system_list(agency: str | None, fmt: str, workspace: str | None, actor: str | None) -> None:
     """Liệt kê hệ thống thông tin. / List information systems."""
-    from .. import inventory as inv
+    from secaudit.services import inventory as service
 
-    rows = inv.list_systems(_open(workspace), agency)
+    rows = service.list_systems(workspace, agency)
     _emit(format_rows(rows, fmt, {
         "agency": "Cơ quan", "code": "Mã", "name": "Tên hệ thống", "critical": "Trọng yếu",
         "level_proposed": "Cấp đề xuất", "level_approved": "Cấp phê duyệt", "decision_number": "Quyết định",
@@ -374,7 +396,7 @@ def _host_option(func: F) -> F:
     )(func)
 
 
-@system.command("add")
+@system.command("add", cls=FieldsCommand)
 @click.argument("agency")
 @click.argument("code")
 @_field_options("system")
@@ -384,24 +406,24 @@ def _host_option(func: F) -> F:
 def system_add(agency: str, code: str, hosts: tuple[str, ...], interactive: bool, workspace: str | None,
                actor: str | None, **kwargs: Any) -> None:
     """Thêm một hệ thống thông tin cho cơ quan. / Add an information system to an agency."""
-    from .. import inventory as inv
+    from secaudit.services import inventory as service
 
     ws = _open(workspace)
-    ws.require_agency(agency)
+    service.check_agency(ws, agency)
     values = {"code": code, **_given(kwargs)}
     host_lines: list[str] = list(hosts)
     specs = _field_specs("system")
 
     def ask() -> None:
         values.update(_prompt_fields(specs, {}, {k: v for k, v in values.items() if k != "code"}, {"code"}))
-        asked = _prompt_hosts([inv.parse_host(h) for h in host_lines])
+        asked = _prompt_hosts([service.parse_host(h) for h in host_lines])
         if asked is not None:
             host_lines[:] = asked
 
     if interactive:
         ask()
     created = _with_retries(
-        interactive, lambda: inv.add_system(ws, agency, values, host_lines, actor=_actor(actor)), ask)
+        interactive, lambda: service.add_system(ws, agency, values, host_lines, actor=actor), ask)
     _note(f"Đã thêm hệ thống / added system: {agency}/{created.code}")
 
 
@@ -412,12 +434,12 @@ def system_add(agency: str, code: str, hosts: tuple[str, ...], interactive: bool
 @workspace_options
 def system_show(agency: str, code: str, fmt: str, workspace: str | None, actor: str | None) -> None:
     """Xem toàn bộ thông tin một hệ thống. / Show one information system."""
-    from .. import inventory as inv
+    from secaudit.services import inventory as service
 
-    _emit_document(inv.system_document(inv.get_system(_open(workspace), agency, code)), fmt)
+    _emit_document(service.system_document(workspace, agency, code), fmt)
 
 
-@system.command("edit")
+@system.command("edit", cls=FieldsCommand)
 @click.argument("agency")
 @click.argument("code")
 @_field_options("system")
@@ -428,8 +450,7 @@ def system_show(agency: str, code: str, fmt: str, workspace: str | None, actor: 
 def system_edit(agency: str, code: str, hosts: tuple[str, ...], no_hosts: bool, interactive: bool,
                 workspace: str | None, actor: str | None, **kwargs: Any) -> None:
     """Sửa một hệ thống (chỉ các trường được nêu). / Change some fields of an information system."""
-    from .. import fields
-    from .. import inventory as inv
+    from secaudit.services import inventory as service
 
     ws = _open(workspace)
     changes = _given(kwargs)
@@ -440,9 +461,9 @@ def system_edit(agency: str, code: str, hosts: tuple[str, ...], no_hosts: bool, 
 
     def ask() -> None:
         nonlocal new_hosts
-        current = inv.get_system(ws, agency, code)
-        changes.update(_prompt_fields(specs, fields.flatten(current.model_dump(), specs), changes, {"code"}))
-        asked = _prompt_hosts([inv.parse_host(h) for h in new_hosts] if new_hosts is not None else current.hosts)
+        current = service.get_system(ws, agency, code)
+        changes.update(_prompt_fields(specs, service.system_values(current), changes, {"code"}))
+        asked = _prompt_hosts([service.parse_host(h) for h in new_hosts] if new_hosts is not None else current.hosts)
         if asked is not None:
             new_hosts = asked
 
@@ -451,7 +472,7 @@ def system_edit(agency: str, code: str, hosts: tuple[str, ...], no_hosts: bool, 
     if not changes and new_hosts is None:
         raise click.UsageError("Không có gì để sửa: nêu ít nhất một tùy chọn hoặc dùng -i / nothing to change")
     _with_retries(interactive,
-                  lambda: inv.edit_system(ws, agency, code, changes, new_hosts, actor=_actor(actor)), ask)
+                  lambda: service.edit_system(ws, agency, code, changes, new_hosts, actor=actor), ask)
     _note(f"Đã sửa hệ thống / updated system: {agency}/{code}")
 
 
@@ -462,11 +483,11 @@ def system_edit(agency: str, code: str, hosts: tuple[str, ...], no_hosts: bool, 
 @workspace_options
 def system_remove(agency: str, code: str, yes: bool, workspace: str | None, actor: str | None) -> None:
     """Xóa một hệ thống (câu trả lời và minh chứng về nó vẫn giữ). / Remove a system (its history is kept)."""
-    from .. import inventory as inv
+    from secaudit.services import inventory as service
 
     ws = _open(workspace)
-    ws.system_id(agency, code)
+    service.check_system(ws, agency, code)
     if not yes:
         click.confirm(f"Xóa hệ thống '{agency}/{code}'? / remove system?", abort=True, err=True)
-    inv.remove_system(ws, agency, code, actor=_actor(actor))
+    service.remove_system(ws, agency, code, actor=actor)
     _note(f"Đã xóa hệ thống / removed system: {agency}/{code}")

@@ -7,13 +7,11 @@ from pathlib import Path
 
 import click
 
-from . import (
+from secaudit.cli import (
     NotMet,
     _date,
     _emit,
-    _library,
     _note,
-    _open,
     as_of_option,
     cli,
     format_rows,
@@ -21,7 +19,7 @@ from . import (
     profile_option,
     workspace_options,
 )
-from .report import report
+from secaudit.cli.report import report
 
 
 @cli.group()
@@ -47,22 +45,15 @@ def level() -> None:
 def level_suggest(system: str | None, all_systems: bool, agency: str | None, as_of: dt.datetime | None, fmt: str,
                   workspace: str | None, actor: str | None) -> None:
     """Đề xuất cấp độ tối thiểu theo tiêu chí, kèm căn cứ từng tiêu chí. / Suggest the minimum level, with criteria."""
-    from .. import levels
+    from secaudit.services import levels as service
 
     if all_systems == (system is not None):
         raise click.UsageError("Cần đúng một trong SYSTEM hoặc --all / give either SYSTEM or --all")
-    ws = _open(workspace)
-    day = _date(as_of)
-    if all_systems:
-        assessed = levels.assess_all(ws, as_of=day, agency=agency)
-    else:
-        assert system is not None
-        code, model = levels.find_system(ws, system, agency)
-        assessed = [levels.assess_system(ws, code, model, as_of=day)]
+    assessed = service.suggest_levels(workspace, None if all_systems else system, agency=agency, as_of=_date(as_of))
     if fmt == "json":
-        _emit(levels.suggestions_json(assessed))
+        _emit(service.suggestions_json(assessed))
     else:
-        _emit("\n".join(levels.suggestion_text(a) for a in assessed))
+        _emit("\n".join(service.suggestion_text(a) for a in assessed))
 
 
 @level.command("list")
@@ -76,11 +67,9 @@ def level_list(agency: str | None, as_of: dt.datetime | None, fmt: str, workspac
 
     Suggested vs approved level, dossier state and flags; exit code 3 when any flag is an error.
     """
-    from .. import levels
+    from secaudit.services import levels as service
 
-    ws = _open(workspace)
-    assessed = levels.assess_all(ws, as_of=_date(as_of), agency=agency)
-    rows = levels.level_rows(assessed)
+    rows = service.level_list(workspace, agency=agency, as_of=_date(as_of))
     if fmt == "table":
         for row in rows:
             row["flags"] = ", ".join(row["flags"])
@@ -111,12 +100,10 @@ def level_list(agency: str | None, as_of: dt.datetime | None, fmt: str, workspac
 def level_sheet(system: str, agency: str | None, output: Path, fmt: str, as_of: dt.datetime | None,
                 template_dir: Path | None, workspace: str | None, actor: str | None) -> None:
     """Lập phiếu xác định cấp độ (PDF/HTML) để đưa vào hồ sơ. / Write the level determination sheet."""
-    from .. import levels
+    from secaudit.services import levels as service
 
-    ws = _open(workspace)
-    code, model = levels.find_system(ws, system, agency)
-    data = levels.sheet_data(ws, code, model, as_of=_date(as_of))
-    payload = levels.render_sheet(data, fmt=fmt, template_dir=template_dir)
+    payload = service.level_sheet(workspace, system, agency=agency, as_of=_date(as_of), fmt=fmt,
+                                  template_dir=template_dir)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(payload)
     _note(f"Đã ghi phiếu xác định cấp độ / wrote level sheet: {output} ({len(payload)} byte)")
@@ -141,12 +128,10 @@ def report_yearly(agency: str, year: int, output: Path | None, fmt: str, as_of: 
     --as-of is the document date (default today); figures are taken at 14/12 of YEAR, or at the
     document date if earlier (a draft, marked as such).
     """
-    from .. import yearly
+    from secaudit.services import reports as service
 
-    ws = _open(workspace)
-    lib = _library()
-    data = yearly.build_yearly(ws, lib, agency, year=year, as_of=_date(as_of), profile=lib.resolve_profile(profile))
-    payload = yearly.render(data, fmt=fmt, template_dir=template_dir)
+    payload = service.yearly_report(workspace, agency, year=year, fmt=fmt, as_of=_date(as_of), profile=profile,
+                                    template_dir=template_dir)
     if output is None:
         _emit(payload)
         return

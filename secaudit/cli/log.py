@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..errors import SecauditError
-from . import (
-    _emit,
-    _note,
-    _open,
-    cli,
-    format_rows,
-    output_options,
-    workspace_options,
-)
+from secaudit.cli import _emit, _note, cli, format_rows, output_options, workspace_options
 
 
 # -- audit log ----------------------------------------------------------------------------------
@@ -26,9 +17,9 @@ def log(ctx: click.Context, agency: str | None, fmt: str, workspace: str | None,
     """Nhật ký thay đổi (chuỗi băm chống sửa). / The tamper-evident change log."""
     if ctx.invoked_subcommand is not None:
         return
-    from .. import auditlog
+    from secaudit.services.log import log_entries
 
-    rows = auditlog.entries(_open(workspace), agency)
+    rows = log_entries(workspace, agency)
     for row in rows:
         row.pop("prev_hash")
         if fmt == "table":  # the full entry is in --format json/csv
@@ -47,14 +38,9 @@ def log(ctx: click.Context, agency: str | None, fmt: str, workspace: str | None,
 @workspace_options
 def log_verify(expect_head: str | None, workspace: str | None, actor: str | None) -> None:
     """Kiểm tra chuỗi băm của nhật ký. / Verify the log's hash chain."""
-    from .. import auditlog
+    from secaudit.services.log import verify_log
 
-    ws = _open(workspace)
-    problems = auditlog.verify(ws, expect_head)
-    if problems:
-        raise SecauditError("\n".join(f"mục #{p.seq}: {p.problem}" for p in problems),
-                            en="audit log verification failed")
-    head = auditlog.head(ws)
+    head = verify_log(workspace, expect_head)
     if head:
         _note(f"Nhật ký toàn vẹn: {head[0]} mục, băm cuối {head[1]} / log intact: {head[0]} entries, head {head[1]}")
     else:
@@ -65,7 +51,7 @@ def log_verify(expect_head: str | None, workspace: str | None, actor: str | None
 @workspace_options
 def log_head(workspace: str | None, actor: str | None) -> None:
     """In số thứ tự và băm của mục cuối (để lưu ở nơi khác). / Print the newest entry's number and hash."""
-    from .. import auditlog
+    from secaudit.services.log import log_head
 
-    head = auditlog.head(_open(workspace))
+    head = log_head(workspace)
     _emit(f"{head[0]} {head[1]}\n" if head else "0 \n")

@@ -8,17 +8,8 @@ from typing import Any
 
 import click
 
-from . import (
-    _date,
-    _library,
-    _note,
-    _open,
-    as_of_option,
-    cli,
-    profile_option,
-    workspace_options,
-)
-from .bundle import sign_output_option
+from secaudit.cli import _date, _note, as_of_option, cli, profile_option, workspace_options
+from secaudit.cli.bundle import sign_output_option
 
 
 # -- reports ------------------------------------------------------------------------------------
@@ -78,12 +69,10 @@ def _write(output: Path, payload: bytes) -> None:
 def report_agency(agency: str, fmt: str, output: Path, as_of: dt.datetime | None, profile: str, lang: str,
                   template_dir: Path | None, workspace: str | None, actor: str | None) -> None:
     """Lập báo cáo minh chứng của cơ quan (PDF/A-3b, HTML, XLSX, JSON, OSCAL). / Render an agency's report."""
-    from .. import report as rep
+    from secaudit.services import reports as service
 
-    ws = _open(workspace)
-    lib = _library()
-    payload = rep.render_agency(ws, lib, agency, fmt=fmt, as_of=_date(as_of), profile=lib.resolve_profile(profile),
-                                lang=lang, template_dir=template_dir)
+    payload = service.agency_report(workspace, agency, fmt=fmt, as_of=_date(as_of), profile=profile, lang=lang,
+                                    template_dir=template_dir)
     _write(output, payload)
 
 
@@ -96,10 +85,8 @@ def report_agency(agency: str, fmt: str, output: Path, as_of: dt.datetime | None
 def report_province(province: str | None, fmt: str, output: Path, as_of: dt.datetime | None, profile: str,
                     lang: str, template_dir: Path | None, workspace: str | None, actor: str | None) -> None:
     """Báo cáo tổng hợp toàn tỉnh: cơ quan × nhiệm vụ KH 04 (PDF/HTML). / Province roll-up."""
-    from .. import report as rep
+    from secaudit.services import reports as service
 
-    ws = _open(workspace)
-    lib = _library()
-    payload = rep.render_province(ws, lib, province or None, fmt=fmt, as_of=_date(as_of),
-                                  profile=lib.resolve_profile(profile), lang=lang, template_dir=template_dir)
+    payload = service.province_report(workspace, province or None, fmt=fmt, as_of=_date(as_of), profile=profile,
+                                      lang=lang, template_dir=template_dir)
     _write(output, payload)

@@ -9,17 +9,8 @@ from typing import Any
 
 import click
 
-from ..errors import SecauditError
-from . import (
-    _actor,
-    _emit,
-    _note,
-    _open,
-    cli,
-    format_rows,
-    output_options,
-    workspace_options,
-)
+from secaudit.cli import _emit, _note, _open, cli, format_rows, output_options, workspace_options
+from secaudit.errors import SecauditError
 
 EXIT_INTERRUPTED = 130
 
@@ -113,16 +104,16 @@ def scan_agency(ctx: click.Context, agency: str, system: str | None, scan_profil
                 allow_large: bool, jobs: int, syn: bool, progress: bool | None, workspace: str | None,
                 actor: str | None) -> None:
     """Quét các địa chỉ đã khai báo bằng nmap, lưu kết quả làm minh chứng. / Scan declared hosts with nmap."""
-    from .. import scan as s
+    from secaudit.services import scanning as service
 
     ws = _open(workspace)
     show = sys.stderr.isatty() if progress is None else progress
     line = ProgressLine(sys.stderr) if show else None
     _note(f"Đang quét {agency} (hồ sơ {scan_profile})… / scanning")
     try:
-        out = s.scan_agency(ws, agency, system=system, profile_id=scan_profile, actor=_actor(actor),
-                            scope_file=scope_file, allow_large=allow_large, jobs=jobs, syn=syn, progress=line,
-                            command=_command(ctx))
+        out = service.scan_agency(ws, agency, system=system, profile=scan_profile, actor=actor,
+                                  scope_file=scope_file, allow_large=allow_large, jobs=jobs, syn=syn, progress=line,
+                                  command=_command(ctx))
     finally:
         if line is not None:
             line.close()
@@ -154,11 +145,10 @@ def scan_agency(ctx: click.Context, agency: str, system: str | None, scan_profil
 def scan_import(ctx: click.Context, xml_file: Path, system: str, agency: str | None, scope_file: Path | None,
                 scan_profile: str, workspace: str | None, actor: str | None) -> None:
     """Nhập tệp XML nmap quét ở nơi khác, kiểm tra như lần quét thường. / Import an nmap XML made elsewhere."""
-    from .. import scan as s
+    from secaudit.services import scanning as service
 
-    ws = _open(workspace)
-    out = s.import_scan(ws, xml_file, system=system, agency=agency, actor=_actor(actor), scope_file=scope_file,
-                        profile_id=scan_profile, command=_command(ctx))
+    out = service.import_scan(workspace, xml_file, system=system, agency=agency, actor=actor, scope_file=scope_file,
+                              profile=scan_profile, command=_command(ctx))
     _note(f"Đã nhập lần quét #{out.scan_id}: {out.status}; {len(out.hosts)} máy chủ, {out.open_ports} cổng mở,"
           f" {out.findings} phát hiện / imported scan #{out.scan_id}: {out.status}, {len(out.hosts)} hosts,"
           f" {out.findings} findings")
@@ -171,9 +161,9 @@ def scan_import(ctx: click.Context, xml_file: Path, system: str, agency: str | N
 @workspace_options
 def scan_diff(scan_a: int, scan_b: int, fmt: str, workspace: str | None, actor: str | None) -> None:
     """So sánh hai lần quét: phát hiện mới, đã khắc phục, thay đổi; cổng mở/đóng. / Compare two scans."""
-    from .. import scan as s
+    from secaudit.services import scanning as service
 
-    rows = s.diff_scans(_open(workspace), scan_a, scan_b)
+    rows = service.diff_scans(workspace, scan_a, scan_b)
     _emit(format_rows(rows, fmt))
     counts: dict[str, int] = {}
     for r in rows:
@@ -188,9 +178,9 @@ def scan_diff(scan_a: int, scan_b: int, fmt: str, workspace: str | None, actor: 
 @workspace_options
 def scan_list(agency: str | None, fmt: str, workspace: str | None, actor: str | None) -> None:
     """Liệt kê các lần quét đã lưu. / List recorded scans."""
-    from .. import scan as s
+    from secaudit.services import scanning as service
 
-    _emit(format_rows(s.scan_rows(_open(workspace), agency), fmt))
+    _emit(format_rows(service.list_scans(workspace, agency), fmt))
 
 
 @cli.command()
@@ -203,9 +193,9 @@ def scan_list(agency: str | None, fmt: str, workspace: str | None, actor: str | 
 def findings(agency: str | None, system: str | None, status: str, fmt: str, workspace: str | None,
              actor: str | None) -> None:
     """Phát hiện qua các lần quét: lần đầu, lần cuối thấy, đã khắc phục. / Findings over time."""
-    from .. import scan as s
+    from secaudit.services import scanning as service
 
-    rows = s.list_findings(_open(workspace), agency=agency, system=system, status=status)
+    rows = service.list_findings(workspace, agency=agency, system=system, status=status)
     if fmt == "table":
         rows = [{"id": r["id"], "agency": r["agency"], "system": r["system"], "address": r["address"],
                  "port": r["port"], "severity": r["severity"], "rule": r["rule"],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import _actor, _emit, _note, _open, cli, format_rows, output_options, workspace_options
+from secaudit.cli import _emit, _note, cli, format_rows, output_options, workspace_options
 
 
 @cli.group()
@@ -23,16 +23,15 @@ def trust() -> None:
 @workspace_options
 def trust_add(agency: str, cert: Path, auto_apply: bool, workspace: str | None, actor: str | None) -> None:
     """Gắn chứng thư ký (PEM/DER) với một cơ quan. / Bind a signing certificate (PEM/DER) to an agency."""
-    from ..signing import add_binding
+    from secaudit.services.exchange import trust_add as bind
 
-    ws = _open(workspace)
-    row, new = add_binding(ws, agency, cert, actor=_actor(actor), auto_apply=auto_apply)
+    row, new, known = bind(workspace, agency, cert, actor=actor, auto_apply=auto_apply)
     verb = "Đã gắn / bound" if new else "Đã có, cập nhật chính sách / already bound, policy updated"
     _note(f"{verb}: {row['common_name'] or row['subject']} → {agency}\n"
           f"  SHA-256: {row['fingerprint']}\n"
           f"  hiệu lực / valid: {row['not_before'][:10]} – {row['not_after'][:10]}\n"
           f"  tự áp dụng địa chỉ khai báo / auto-apply hosts: {'có / yes' if row['auto_apply'] else 'không / no'}"
-          + ("" if ws.agency_exists(agency) else
+          + ("" if known else
              f"\n  lưu ý / note: chưa có cơ quan '{agency}' trong kiểm kê / no such agency in the inventory yet"))
 
 
@@ -42,9 +41,9 @@ def trust_add(agency: str, cert: Path, auto_apply: bool, workspace: str | None, 
 @workspace_options
 def trust_list(agency: str | None, fmt: str, workspace: str | None, actor: str | None) -> None:
     """Các chứng thư đã gắn với cơ quan. / List the bound certificates."""
-    from ..signing import list_bindings
+    from secaudit.services.exchange import trust_list as bindings
 
-    rows = list_bindings(_open(workspace), agency)
+    rows = bindings(workspace, agency)
     if fmt == "table":
         if not rows:
             _emit("Chưa gắn chứng thư nào / no certificates bound\n")
@@ -62,8 +61,8 @@ def trust_list(agency: str | None, fmt: str, workspace: str | None, actor: str |
 @workspace_options
 def trust_remove(agency: str, cert: str, workspace: str | None, actor: str | None) -> None:
     """Gỡ chứng thư (tệp hoặc dấu vân tay SHA-256) khỏi cơ quan. / Unbind a certificate (file or fingerprint)."""
-    from ..signing import remove_binding
+    from secaudit.services.exchange import trust_remove as unbind
 
-    for row in remove_binding(_open(workspace), agency, cert, actor=_actor(actor)):
+    for row in unbind(workspace, agency, cert, actor=actor):
         _note(f"Đã gỡ / removed: {row['common_name'] or row['subject']} ({row['fingerprint'][:16]}) khỏi / from"
               f" {agency}")

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from secaudit.models import Agency, DossierState, Hosting, RestrictedSector
+from secaudit.inventory.models import Agency, DossierState, Hosting, RestrictedSector
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

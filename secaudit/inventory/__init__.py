@@ -1,0 +1,3 @@
+"""The inventory: agencies, systems and declared hosts (models, field labels), and their
+YAML/XLSX files in and out of the workspace.
+"""
