@@ -15,8 +15,10 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["csv_cell", "is_invisible", "visible", "visible_data", "visible_html"]
+__all__ = ["UTF8_BOM", "csv_cell", "is_invisible", "visible", "visible_data", "visible_html"]
 
+# Written first in CSV so that Excel on Windows reads the file as UTF-8, not the ANSI code page.
+UTF8_BOM = "\ufeff"
 _FORMULA_START = frozenset("=+-@\t\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d+)*|\d*\.\d+)(?:[eE][+-]?\d+)?")
 

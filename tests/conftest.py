@@ -76,6 +76,14 @@ class CliResult:
     err: str
 
 
+@pytest.fixture(autouse=True)
+def _neutral_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Listings follow ``$LANG`` (English when it starts with "en"): every test starts from a neutral
+    locale so a machine set to English does not change what the tests read; a test that wants English
+    sets ``LANG`` itself."""
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 @pytest.fixture
 def cli(capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """Run ``secaudit ARGS`` in-process through ``main`` (so exit codes and errors are the real ones)."""

@@ -15,6 +15,8 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -36,30 +38,99 @@ class NotMet(click.exceptions.Exit):
 
 
 # -- shared options -------------------------------------------------------------------------------
+_WORKSPACE_HELP = "Thư mục workspace (mặc định $SECAUDIT_WORKSPACE hoặc ./.secaudit). / Workspace folder."
+_ACTOR_HELP = "Tên người thực hiện ghi vào nhật ký (mặc định $SECAUDIT_ACTOR hoặc tên đăng nhập). / Who acts."
+
+
+def _or_root(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """The value given after the command, else the one given before it (``secaudit -w DIR …``), else the
+    environment's or the default."""
+    if param.name is None or ctx.get_parameter_source(param.name) is click.core.ParameterSource.COMMANDLINE:
+        return value
+    given = ctx.find_root().params.get(param.name)
+    return given if given is not None else value
+
+
+def workspace_option(func: F, *, help_text: str = _WORKSPACE_HELP) -> F:
+    """``--workspace``/``-w``, also accepted before the command name (the later one wins)."""
+    return click.option(
+        "--workspace", "-w", "workspace", envvar="SECAUDIT_WORKSPACE", default=None, metavar="DIR",
+        callback=_or_root, help=help_text,
+    )(func)
+
+
 def workspace_options(func: F) -> F:
     """``--workspace`` and ``--actor`` on every command that touches a workspace."""
-    func = click.option(
-        "--workspace", "-w", "workspace", envvar="SECAUDIT_WORKSPACE", default=None, metavar="DIR",
-        help="Thư mục workspace (mặc định $SECAUDIT_WORKSPACE hoặc ./.secaudit). / Workspace folder.",
-    )(func)
-    func = click.option(
-        "--actor", default=None, metavar="NAME",
-        help="Tên người thực hiện ghi vào nhật ký (mặc định $SECAUDIT_ACTOR hoặc tên đăng nhập). / Who acts.",
-    )(func)
-    return func
+    func = workspace_option(func)
+    return click.option("--actor", default=None, metavar="NAME", callback=_or_root, help=_ACTOR_HELP)(func)
+
+
+def _no_bom(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta["secaudit.no_bom"] = True
 
 
 def output_options(func: F) -> F:
-    """``--format table|json|csv`` for listing commands."""
+    """``--format table|json|csv`` for listing commands, and ``--no-bom`` for their CSV."""
+    func = click.option(
+        "--no-bom", is_flag=True, expose_value=False, callback=_no_bom,
+        help="CSV không có BOM UTF-8 (mặc định có, để Excel hiện đúng tiếng Việt). / CSV without the UTF-8 BOM.",
+    )(func)
     return click.option(
         "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
         help="Định dạng đầu ra. / Output format.",
     )(func)
 
 
+class DateParamError(click.BadParameter):
+    """A bad date, told in Vietnamese first (click's own wording is English only)."""
+
+    def format_message(self) -> str:
+        where = self.param_hint or (self.param.get_error_hint(self.ctx) if self.param and self.ctx else None)
+        head = f"Giá trị không hợp lệ cho {where}" if where else "Giá trị không hợp lệ"
+        return f"{head}: {self.message}"
+
+
+class DateParam(click.ParamType):
+    """A calendar day written dd/mm/yyyy (as Vietnamese documents do) or yyyy-mm-dd; converts to ``date``.
+
+    The one date type of every date option, so each accepts the same forms and fails the same way.
+    """
+
+    name = "date"
+    _DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+    _YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "DD/MM/YYYY"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        text = str(value).strip()
+        parts: tuple[str, ...] | None = None
+        if m := self._DMY.fullmatch(text):
+            parts = (m[3], m[2], m[1])
+        elif m := self._YMD.fullmatch(text):
+            parts = (m[1], m[2], m[3])
+        if parts is not None:
+            try:
+                return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+            except ValueError:
+                pass
+        raise DateParamError(
+            f"'{value}' không phải ngày hợp lệ; viết dd/mm/yyyy (vd. 31/12/2026) hoặc yyyy-mm-dd"
+            f" / not a valid date: use dd/mm/yyyy or yyyy-mm-dd", ctx=ctx, param=param)
+
+
+DATE = DateParam()
+
+
 def as_of_option(func: F) -> F:
     return click.option(
-        "--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+        "--as-of", "as_of", type=DATE, default=None,
         help="Đánh giá tại ngày này (mặc định hôm nay). / Evaluate as of this date (default today).",
     )(func)
 
@@ -83,8 +154,8 @@ def _actor(actor: str | None) -> str:
     return actor_name(actor)
 
 
-def _date(value: dt.datetime | None) -> dt.date:
-    return value.date() if value else clock.today()
+def _date(value: dt.date | None) -> dt.date:
+    return value or clock.today()
 
 
 def _library() -> Any:
@@ -103,31 +174,122 @@ def _note(message: str) -> None:
     click.echo(message, err=True)
 
 
-def format_rows(rows: Sequence[dict[str, Any]], fmt: str, headers: dict[str, str] | None = None) -> str:
+def ui_lang() -> str:
+    """The language of listings: English when $LANG starts with "en", else Vietnamese (the users')."""
+    return "en" if os.environ.get("LANG", "").lower().startswith("en") else "vi"
+
+
+# Column titles of every listing, by row key: (Vietnamese, English). A command may pass its own
+# Vietnamese titles where a word needs context ("Tên cơ quan"); the English one comes from here.
+HEADERS: dict[str, tuple[str, str]] = {
+    "id": ("Số", "ID"), "seq": ("STT", "No."), "ts": ("Thời điểm", "Time"), "code": ("Mã", "Code"),
+    "name": ("Tên", "Name"), "kind": ("Loại", "Kind"), "agency": ("Cơ quan", "Agency"),
+    "system": ("Hệ thống", "System"), "systems": ("Số HTTT", "Systems"), "title": ("Nội dung", "Title"),
+    "private_data_centre": ("TTDL riêng", "Own data centre"), "critical": ("Trọng yếu", "Critical"),
+    "restricted_sector": ("Lĩnh vực hạn chế", "Restricted sector"), "hosting": ("Nơi đặt", "Hosting"),
+    "level_proposed": ("Cấp đề xuất", "Proposed level"), "level_approved": ("Cấp phê duyệt", "Approved level"),
+    "decision_number": ("Quyết định", "Decision"), "decision_date": ("Ngày quyết định", "Decision date"),
+    "hosts": ("Địa chỉ", "Hosts"), "sha256": ("SHA-256", "SHA-256"), "original_name": ("Tên tệp", "File name"),
+    "checklist": ("Bộ tiêu chí", "Checklist"), "item": ("Mục", "Item"), "backs": ("Yêu cầu", "Requirement"),
+    "effective": ("Hiệu lực", "Effective"), "expires": ("Hết hạn", "Expires"), "size": ("Byte", "Bytes"),
+    "added_at": ("Ngày thêm", "Added"), "actor": ("Người thực hiện", "Actor"), "note": ("Ghi chú", "Note"),
+    "media_type": ("Kiểu tệp", "Media type"), "status": ("Trạng thái", "Status"),
+    "answered_at": ("Thời điểm trả lời", "Answered at"), "evidence": ("Minh chứng", "Evidence"),
+    "regime": ("Căn cứ", "Regime"), "suggested": ("Theo tiêu chí", "Suggested"),
+    "suggested_min": ("Cấp tối thiểu", "Suggested min"), "suggested_max": ("Cấp tối đa", "Suggested max"),
+    "certain": ("Chắc chắn", "Certain"), "proposed": ("Đề xuất", "Proposed"), "approved": ("Phê duyệt", "Approved"),
+    "dossier_state": ("Hồ sơ", "Dossier"), "dossier_files": ("Tệp HS", "Dossier files"),
+    "flags": ("Cảnh báo", "Flags"), "due": ("Hạn", "Due"), "errors": ("Lỗi", "Errors"),
+    "action": ("Thao tác", "Action"), "subject": ("Đối tượng", "Subject"), "detail": ("Chi tiết", "Detail"),
+    "hash": ("Mã băm", "Hash"), "prev_hash": ("Mã băm trước", "Previous hash"),
+    "fingerprint": ("Dấu vân tay", "Fingerprint"), "common_name": ("Tên chứng thư", "Common name"),
+    "not_before": ("Hiệu lực từ", "Valid from"), "not_after": ("Hiệu lực đến", "Valid until"),
+    "valid": ("Thời hạn", "Validity"), "auto_apply": ("Tự áp dụng", "Auto-apply"),
+    "profile": ("Hồ sơ quét", "Profile"), "source": ("Nguồn", "Source"), "started": ("Bắt đầu", "Started"),
+    "finished": ("Kết thúc", "Finished"), "nmap_version": ("Phiên bản nmap", "nmap version"),
+    "operator": ("Người quét", "Operator"), "xml_sha256": ("SHA-256 XML", "XML SHA-256"),
+    "findings": ("Phát hiện", "Findings"), "address": ("Địa chỉ", "Address"), "port": ("Cổng", "Port"),
+    "severity": ("Mức độ", "Severity"), "rule": ("Quy tắc", "Rule"), "first_seen": ("Thấy lần đầu", "First seen"),
+    "last_seen": ("Thấy lần cuối", "Last seen"), "resolved": ("Đã khắc phục", "Resolved"),
+    "change": ("Thay đổi", "Change"), "before": ("Trước", "Before"), "after": ("Sau", "After"),
+    "area": ("Phần", "Area"), "key": ("Khóa", "Key"), "as_of": ("Tính đến", "As of"),
+    "created": ("Lập lúc", "Created"), "imported_at": ("Nhập lúc", "Imported at"),
+    "exported_by": ("Người xuất", "Exported by"), "file_name": ("Tên tệp", "File name"),
+    "members": ("Thành phần", "Members"), "bytes": ("Byte", "Bytes"), "signature": ("Chữ ký", "Signature"),
+    "signer": ("Người ký", "Signer"), "binding": ("Gắn chứng thư", "Binding"),
+    "inventory_applied": ("Đã áp dụng kiểm kê", "Inventory applied"), "supersedes": ("Thay lần", "Supersedes"),
+    "inventory_state": ("Kiểm kê", "Inventory"), "hosts_pending": ("Địa chỉ chờ", "Hosts pending"),
+    "accepted_at": ("Chấp nhận lúc", "Accepted at"), "accepted_by": ("Người chấp nhận", "Accepted by"),
+    "manifest_sha256": ("SHA-256 bản kê", "Manifest SHA-256"), "from": ("Từ ngày", "From"),
+    "until": ("Đến ngày", "Until"), "in_force": ("Có hiệu lực", "In force"), "items": ("Số mục", "Items"),
+    "parent": ("Thuộc", "Parent"), "scope": ("Phạm vi", "Scope"), "deadline": ("Hạn", "Deadline"),
+    "applies_if": ("Áp dụng khi", "Applies if"), "basis": ("Căn cứ", "Basis"), "role": ("Vai trò", "Role"),
+    "path": ("Đường dẫn", "Path"), "ok": ("Kết quả", "Check"), "reason": ("Lý do", "Reason"),
+    "overdue": ("", ""), "stale": ("Cũ", "Stale"),
+}
+# Keys whose 0/1 values are yes/no (SQLite stores booleans as integers).
+YES_NO_KEYS = frozenset({"private_data_centre", "critical", "in_force", "auto_apply", "certain", "stale",
+                         "inventory_applied", "hosts_pending"})
+YES_NO = {"vi": ("Có", "Không"), "en": ("Yes", "No")}
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})")
+
+
+def _title(key: str, headers: dict[str, str] | None, lang: str) -> str:
+    if lang == "vi" and headers and key in headers:
+        return headers[key]
+    known = HEADERS.get(key)  # a key not listed (an agency code in the status matrix) is its own title
+    return key if known is None else known[0 if lang == "vi" else 1]
+
+
+def _shown(key: str, value: Any, lang: str, *, local_time: bool) -> Any:
+    """A cell as people read it: yes/no in words, and (in tables) instants in Vietnam time."""
+    if isinstance(value, bool) or (key in YES_NO_KEYS and value in (0, 1)):
+        return YES_NO[lang][0 if value else 1]
+    if local_time and isinstance(value, str) and _TIMESTAMP.fullmatch(value.strip()):
+        try:
+            moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        return f"{moment.astimezone(clock.VIETNAM):%d/%m/%Y %H:%M}"
+    return value
+
+
+def _bom_wanted() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return not (ctx is not None and ctx.meta.get("secaudit.no_bom"))
+
+
+def format_rows(rows: Sequence[dict[str, Any]], fmt: str, headers: dict[str, str] | None = None,
+                *, lang: str | None = None) -> str:
     """Rows as a table, JSON or CSV text (the listing formatter every command shares).
 
-    Invisible format characters in the data are shown as ``<U+XXXX>`` in every format, and CSV
-    cells that a spreadsheet would run as a formula get a leading apostrophe.
+    Table and CSV have titled columns in the user's language (``ui_lang``) and yes/no in words;
+    tables show instants in Vietnam time (dd/mm/yyyy HH:MM). JSON keeps the machine keys and ISO
+    values. CSV starts with a UTF-8 BOM (Excel on Windows then reads Vietnamese right) unless the
+    command got ``--no-bom``. Invisible format characters in the data are shown as ``<U+XXXX>`` in
+    every format, and CSV cells that a spreadsheet would run as a formula get a leading apostrophe.
     """
-    from secaudit.text import csv_cell, visible, visible_data
+    from secaudit.text import UTF8_BOM, csv_cell, visible, visible_data
 
     if fmt == "json":
         return json.dumps(visible_data(list(rows)), ensure_ascii=False, indent=2, default=str) + "\n"
+    lang = lang or ui_lang()
     keys = list(headers or (rows[0].keys() if rows else []))
+    titles = [_title(k, headers, lang) for k in keys]
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow([csv_cell(k) for k in keys])
-        writer.writerows([csv_cell(_cell_text(r.get(k))) for k in keys] for r in rows)
-        return buf.getvalue()
+        writer.writerow([csv_cell(t) for t in titles])
+        writer.writerows([csv_cell(_cell_text(_shown(k, r.get(k), lang, local_time=False))) for k in keys]
+                         for r in rows)
+        return (UTF8_BOM if _bom_wanted() else "") + buf.getvalue()
     from tabulate import tabulate
 
     if not rows:
         return "(không có dữ liệu / no rows)\n"
-    titles = [visible(headers[k]) for k in keys] if headers else [visible(k) for k in keys]
-    table = [[c if c is None or isinstance(c, int | float) else visible(str(c)) for c in (r.get(k) for k in keys)]
-             for r in rows]
-    return tabulate(table, headers=titles, tablefmt="simple") + "\n"
+    table = [[c if c is None or isinstance(c, int | float) else visible(str(c))
+              for c in (_shown(k, r.get(k), lang, local_time=True) for k in keys)] for r in rows]
+    return tabulate(table, headers=[visible(t) for t in titles], tablefmt="simple") + "\n"
 
 
 def _cell_text(value: Any) -> Any:
@@ -141,8 +303,12 @@ def _cell_text(value: Any) -> Any:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="secaudit")
 @click.option("--verbose", "-v", is_flag=True, help="Hiện chi tiết lỗi (traceback). / Show tracebacks on error.")
+@click.option("--workspace", "-w", "workspace", default=None, metavar="DIR",
+              help=_WORKSPACE_HELP + " Cũng nêu được sau tên lệnh (nêu sau thì được dùng). / Also after the command"
+                   " (that one wins).")
+@click.option("--actor", default=None, metavar="NAME", help=_ACTOR_HELP)
 @click.pass_context
-def cli(ctx: click.Context, verbose: bool) -> None:
+def cli(ctx: click.Context, verbose: bool, workspace: str | None, actor: str | None) -> None:
     """secaudit — kiểm tra, đánh giá tuân thủ an ninh mạng cho hệ thống thông tin cơ quan nhà nước.
 
     Compliance and audit of information-system security for Vietnamese state agencies

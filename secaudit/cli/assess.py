@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from secaudit.cli import (
+    DATE,
     NotMet,
     _date,
     _emit,
@@ -55,7 +56,7 @@ STATUS_KEYS = {
 @profile_option
 @workspace_options
 def assess(agency: str, system: str | None, answers: Path | None, export_template: bool, output: Path | None,
-           restart: bool, as_of: dt.datetime | None, profile: str, workspace: str | None, actor: str | None) -> None:
+           restart: bool, as_of: dt.date | None, profile: str, workspace: str | None, actor: str | None) -> None:
     """Đánh giá một cơ quan: hỏi từng mục, hoặc nhập/xuất tệp trả lời. / Assess an agency.
 
     Không có --answers: hỏi lần lượt từng mục áp dụng (d = đạt, c = chưa đạt, k = không áp dụng,
@@ -119,8 +120,8 @@ def _walk(ws: Any, agency: str, system: str | None, day: dt.date, profile: str, 
             continue
         current_note = step.answer["note"] if step.answer else None
         note = click.prompt("Ghi chú / note", default=current_note or "", show_default=bool(current_note)).strip()
-        effective = click.prompt("Ngày có hiệu lực / effective (YYYY-MM-DD)", default=day.isoformat(),
-                                 type=click.DateTime(formats=["%Y-%m-%d"])).date()
+        effective = click.prompt("Ngày có hiệu lực / effective (dd/mm/yyyy)", default=f"{day:%d/%m/%Y}",
+                                 type=DATE)
         evidence = _ask_evidence(step) if choice != "khong-ap-dung" else []
         result = service.save_walk_answer(walk, step, status=choice, note=note or None, evidence=evidence,
                                           effective=effective)
@@ -253,20 +254,19 @@ def answer() -> None:
 @click.option("--evidence", "evidence", multiple=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Tệp minh chứng (lặp lại được). / Evidence file (repeatable).")
 @click.option("--kind", default=None, help="Loại minh chứng (quyet-dinh, bao-cao, …). / Evidence kind.")
-@click.option("--expires", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--expires", type=DATE, default=None,
               help="Minh chứng hết hiệu lực sau ngày này. / Evidence expires after this date.")
-@click.option("--effective", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--effective", type=DATE, default=None,
               help="Ngày câu trả lời có hiệu lực (mặc định hôm nay). / Day the answer holds from (default today).")
 @workspace_options
 def answer_set(item: str, agency: str, system: str | None, status: str, note: str | None, evidence: tuple[Path, ...],
-               kind: str | None, expires: dt.datetime | None, effective: dt.datetime | None, workspace: str | None,
+               kind: str | None, expires: dt.date | None, effective: dt.date | None, workspace: str | None,
                actor: str | None) -> None:
     """Ghi câu trả lời cho một mục CHECKLIST:ITEM. / Record one answer for CHECKLIST:ITEM."""
     from secaudit.services import assessment as service
 
     service.record_answer(workspace, agency, item, status=status, system=system, note=note, evidence=evidence,
-                          kind=kind, effective=effective.date() if effective else None,
-                          expires=expires.date() if expires else None, actor=actor)
+                          kind=kind, effective=effective, expires=expires, actor=actor)
     _note(f"Đã ghi {item}" + (f" ({system})" if system else "") + f" = {status} / recorded")
 
 
@@ -288,16 +288,16 @@ def answer_list(agency: str, fmt: str, workspace: str | None, actor: str | None)
 @click.option("--system", default=None, help="Hệ thống (với mục theo hệ thống). / System.")
 @click.option("--reason", required=True, help="Lý do miễn trừ. / Reason.")
 @click.option("--approved-by", required=True, help="Người/cấp phê duyệt. / Approver.")
-@click.option("--until", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+@click.option("--until", required=True, type=DATE,
               help="Hiệu lực đến hết ngày này. / Valid through this date.")
 @workspace_options
-def waive(item: str, agency: str, system: str | None, reason: str, approved_by: str, until: dt.datetime,
+def waive(item: str, agency: str, system: str | None, reason: str, approved_by: str, until: dt.date,
           workspace: str | None, actor: str | None) -> None:
     """Miễn trừ một yêu cầu (CHECKLIST:ITEM) có thời hạn. / Waive a requirement until a date."""
     from secaudit.services import assessment as service
 
     wid = service.waive(workspace, agency, item, system=system, reason=reason, approved_by=approved_by,
-                        until=until.date(), actor=actor)
+                        until=until, actor=actor)
     _note(f"Đã ghi miễn trừ #{wid} / waiver #{wid} recorded")
 
 
@@ -309,16 +309,21 @@ def waive(item: str, agency: str, system: str | None, reason: str, approved_by: 
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Định dạng đầu ra. / Output format.")
 @workspace_options
-def status(agency: str | None, as_of: dt.datetime | None, profile: str, fmt: str, workspace: str | None,
+def status(agency: str | None, as_of: dt.date | None, profile: str, fmt: str, workspace: str | None,
            actor: str | None) -> None:
     """Tình trạng từng nhiệm vụ theo cơ quan; thoát mã 3 nếu còn yêu cầu chưa đạt. / Status matrix."""
     from secaudit.services import assessment as service
 
     lib = _library()
+    if fmt == "json":  # streamed: one agency evaluated and written at a time
+        stream = service.StatusJson(workspace, agency, as_of=_date(as_of), profile=profile)
+        for chunk in stream:
+            _emit(chunk)
+        if not stream.met:
+            raise NotMet()
+        return
     results = service.assess_status(workspace, agency, as_of=_date(as_of), profile=profile)
-    if fmt == "json":
-        _emit(service.status_json(results))
-    elif agency:
+    if agency:
         _emit(_status_detail(results[0], lib))
     else:
         _emit(_status_matrix(results, lib))

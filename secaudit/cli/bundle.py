@@ -21,6 +21,7 @@ from secaudit.cli import (
     format_rows,
     output_options,
     profile_option,
+    workspace_option,
     workspace_options,
 )
 
@@ -97,7 +98,7 @@ def bundle() -> None:
 @functools.partial(_cert_options, help_text="Ký bản kê (CMS) và báo cáo (PAdES) bằng chứng thư PKCS#12. / "
                                             "Sign the manifest and the report.")
 @workspace_options
-def bundle_export(agency: str, output: Path, as_of: dt.datetime | None, profile: str, lang: str, include_report: bool,
+def bundle_export(agency: str, output: Path, as_of: dt.date | None, profile: str, lang: str, include_report: bool,
                   cert: Path | None, password_file: Path | None, workspace: str | None, actor: str | None) -> None:
     """Xuất gói hồ sơ của một cơ quan (ZIP có bản kê SHA-256). / Export an agency's bundle."""
     from secaudit.services import exchange as service
@@ -161,9 +162,9 @@ def format_verify(info: Any) -> str:
 @_trust_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Định dạng đầu ra. / Output format.")
-@click.option("--workspace", "-w", "workspace", envvar="SECAUDIT_WORKSPACE", default=None, metavar="DIR",
-              help="Workspace có danh sách chứng thư gắn với cơ quan (secaudit trust); mặc định nếu có. / "
-                   "Workspace whose agency certificates to check the signature against.")
+@functools.partial(workspace_option,
+                   help_text="Workspace có danh sách chứng thư gắn với cơ quan (secaudit trust); mặc định nếu có. / "
+                             "Workspace whose agency certificates to check the signature against.")
 def bundle_verify(file: Path, trust: tuple[Path, ...], fmt: str, workspace: str | None) -> None:
     """Kiểm tra cấu trúc, mọi mã băm và chữ ký của gói; mã thoát 1 nếu có sai lệch. / Verify a bundle."""
     import json
@@ -264,14 +265,14 @@ def submissions_list(agency: str | None, fmt: str, workspace: str | None, actor:
 @click.option("--report-out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Ghi báo cáo PDF kèm trong gói ra tệp này. / Write the enclosed PDF report here.")
 @workspace_options
-def submissions_show(submission: int, as_of: dt.datetime | None, profile: str, fmt: str, report_out: Path | None,
+def submissions_show(submission: int, as_of: dt.date | None, profile: str, fmt: str, report_out: Path | None,
                      workspace: str | None, actor: str | None) -> None:
     """Tình trạng theo đúng những gì cơ quan đã khai trong một lần nộp. / Status as the submission claims it."""
     from secaudit.requirements import results as assess
     from secaudit.services import exchange as service
 
     ws = _open(workspace)
-    sub, result = service.submission_status(ws, submission, profile=profile, as_of=as_of.date() if as_of else None)
+    sub, result = service.submission_status(ws, submission, profile=profile, as_of=as_of)
     if report_out is not None:
         report_out.write_bytes(service.submission_report(ws, submission))
         _note(f"Đã ghi báo cáo / wrote report: {report_out}")
@@ -320,7 +321,7 @@ def _short(value: Any, width: int = 60) -> str:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Định dạng đầu ra. / Output format.")
 @workspace_options
-def submissions_status(agency: str, submission: int | None, as_of: dt.datetime | None, profile: str, show_all: bool,
+def submissions_status(agency: str, submission: int | None, as_of: dt.date | None, profile: str, show_all: bool,
                        fmt: str, workspace: str | None, actor: str | None) -> None:
     """Đối chiếu khai báo của cơ quan với đánh giá, rà quét của mình. / Claims side by side with own findings."""
     import json

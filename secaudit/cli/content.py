@@ -20,7 +20,7 @@ def checklist() -> None:
 @checklist.command("list")
 @as_of_option
 @output_options
-def checklist_list(as_of: dt.datetime | None, fmt: str) -> None:
+def checklist_list(as_of: dt.date | None, fmt: str) -> None:
     """Liệt kê bộ tiêu chí và bộ nào có hiệu lực tại ngày đánh giá. / List checklists and which are in force."""
     lib = _library()
     day = _date(as_of)

@@ -9,15 +9,10 @@ from typing import Any
 
 import click
 
-from secaudit.cli import _emit, _note, cli, format_rows, output_options, workspace_options
+from secaudit.cli import DATE, _emit, _note, cli, format_rows, output_options, workspace_options
 from secaudit.errors import SecauditError
 
-_DATE = click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"])
 UNLINKED = "chưa gắn với yêu cầu nào"
-
-
-def _day(value: dt.datetime | None) -> dt.date | None:
-    return value.date() if value else None
 
 
 @cli.group()
@@ -34,20 +29,20 @@ def evidence() -> None:
                    " nhat-ky, tai-lieu. / Kind of document.")
 @click.option("--item", default=None, metavar="CHECKLIST:ITEM",
               help="Yêu cầu mà tệp chứng minh, ví dụ kh04-bcdtw:t3-cap-do. / Requirement this file proves.")
-@click.option("--effective", type=_DATE, default=None, metavar="DATE",
+@click.option("--effective", type=DATE, default=None,
               help="Ngày có hiệu lực (ngày của văn bản; mặc định hôm nay). / Effective date (default today).")
-@click.option("--expires", type=_DATE, default=None, metavar="DATE",
+@click.option("--expires", type=DATE, default=None,
               help="Ngày hết hiệu lực (nếu có). / Expiry date, if any.")
 @click.option("--note", default=None, help="Mô tả ngắn. / Short description.")
 @workspace_options
 def evidence_add(file: Path, agency: str | None, system: str | None, kind: str, item: str | None,
-                 effective: dt.datetime | None, expires: dt.datetime | None, note: str | None,
+                 effective: dt.date | None, expires: dt.date | None, note: str | None,
                  workspace: str | None, actor: str | None) -> None:
     """Thêm một tệp minh chứng; in SHA-256 của nó. / Add an evidence file; prints its SHA-256."""
     from secaudit.services import evidence as service
 
     row = service.add_evidence(workspace, file, actor=actor, agency=agency, system=system, kind=kind,
-                               effective=_day(effective), expires=_day(expires), item=item, note=note)
+                               effective=effective, expires=expires, item=item, note=note)
     _emit(row["sha256"] + "\n")
     linked = service.evidence_backs(row)
     _note(f"Đã lưu '{row['original_name']}' ({row['size']} byte), "

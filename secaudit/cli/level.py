@@ -42,7 +42,7 @@ def level() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Định dạng đầu ra. / Output format.")
 @workspace_options
-def level_suggest(system: str | None, all_systems: bool, agency: str | None, as_of: dt.datetime | None, fmt: str,
+def level_suggest(system: str | None, all_systems: bool, agency: str | None, as_of: dt.date | None, fmt: str,
                   workspace: str | None, actor: str | None) -> None:
     """Đề xuất cấp độ tối thiểu theo tiêu chí, kèm căn cứ từng tiêu chí. / Suggest the minimum level, with criteria."""
     from secaudit.services import levels as service
@@ -61,7 +61,7 @@ def level_suggest(system: str | None, all_systems: bool, agency: str | None, as_
 @as_of_option
 @output_options
 @workspace_options
-def level_list(agency: str | None, as_of: dt.datetime | None, fmt: str, workspace: str | None,
+def level_list(agency: str | None, as_of: dt.date | None, fmt: str, workspace: str | None,
                actor: str | None) -> None:
     """Cấp độ theo tiêu chí so với cấp độ phê duyệt, tình trạng hồ sơ, cảnh báo; mã 3 nếu có lỗi.
 
@@ -97,7 +97,7 @@ def level_list(agency: str | None, as_of: dt.datetime | None, fmt: str, workspac
 @click.option("--template-dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
               help="Thư mục mẫu thay thế. / Override templates.")
 @workspace_options
-def level_sheet(system: str, agency: str | None, output: Path, fmt: str, as_of: dt.datetime | None,
+def level_sheet(system: str, agency: str | None, output: Path, fmt: str, as_of: dt.date | None,
                 template_dir: Path | None, workspace: str | None, actor: str | None) -> None:
     """Lập phiếu xác định cấp độ (PDF/HTML) để đưa vào hồ sơ. / Write the level determination sheet."""
     from secaudit.services import levels as service
@@ -121,7 +121,7 @@ def level_sheet(system: str, agency: str | None, output: Path, fmt: str, as_of: 
 @click.option("--template-dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
               help="Thư mục mẫu thay thế. / Override templates.")
 @workspace_options
-def report_yearly(agency: str, year: int, output: Path | None, fmt: str, as_of: dt.datetime | None, profile: str,
+def report_yearly(agency: str, year: int, output: Path | None, fmt: str, as_of: dt.date | None, profile: str,
                   template_dir: Path | None, workspace: str | None, actor: str | None) -> None:
     """Báo cáo năm gửi Bộ Công an (NĐ 331/2026 Đ35–36; số liệu 15/12 năm trước – 14/12). / Yearly report.
 

@@ -66,7 +66,7 @@ def _write(output: Path, payload: bytes) -> None:
 @click.option("--format", "fmt", type=click.Choice(["pdf", "html", "xlsx", "json", "oscal"]), default="pdf",
               show_default=True, help="Định dạng báo cáo. / Report format.")
 @_common
-def report_agency(agency: str, fmt: str, output: Path, as_of: dt.datetime | None, profile: str, lang: str,
+def report_agency(agency: str, fmt: str, output: Path, as_of: dt.date | None, profile: str, lang: str,
                   template_dir: Path | None, workspace: str | None, actor: str | None) -> None:
     """Lập báo cáo minh chứng của cơ quan (PDF/A-3b, HTML, XLSX, JSON, OSCAL). / Render an agency's report."""
     from secaudit.services import reports as service
@@ -82,7 +82,7 @@ def report_agency(agency: str, fmt: str, output: Path, as_of: dt.datetime | None
 @click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True,
               help="Định dạng báo cáo. / Report format.")
 @_common
-def report_province(province: str | None, fmt: str, output: Path, as_of: dt.datetime | None, profile: str,
+def report_province(province: str | None, fmt: str, output: Path, as_of: dt.date | None, profile: str,
                     lang: str, template_dir: Path | None, workspace: str | None, actor: str | None) -> None:
     """Báo cáo tổng hợp toàn tỉnh: cơ quan × nhiệm vụ KH 04 (PDF/HTML). / Province roll-up."""
     from secaudit.services import reports as service

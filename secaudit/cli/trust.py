@@ -50,7 +50,7 @@ def trust_list(agency: str | None, fmt: str, workspace: str | None, actor: str |
             return
         rows = [{"agency": r["agency"], "common_name": r["common_name"], "fingerprint": r["fingerprint"][:16],
                  "valid": f"{r['not_before'][:10]} – {r['not_after'][:10]}",
-                 "auto_apply": "có / yes" if r["auto_apply"] else "không / no", "added_at": r["added_at"]}
+                 "auto_apply": bool(r["auto_apply"]), "added_at": r["added_at"]}
                 for r in rows]
     _emit(format_rows(rows, fmt))
 

@@ -13,8 +13,9 @@ from typing import Any
 
 from secaudit import clock
 from secaudit.levels.attributes import LEVEL_FIELDS, SYSTEM_FIELDS
-from secaudit.levels.determine import suggest
+from secaudit.levels.determine import _evaluate, choose_book
 from secaudit.levels.facts import facts_of_row
+from secaudit.levels.rules import load_rules
 
 
 def baseline_level(row: Mapping[str, Any], as_of: dt.date | None = None) -> int | None:
@@ -36,5 +37,9 @@ _ROW_KEY = (*SYSTEM_FIELDS, *LEVEL_FIELDS, "go_live", "project_start")
 
 @functools.lru_cache(maxsize=4096)
 def _certain_level(key: tuple[Any, ...], as_of: dt.date) -> int | None:
-    suggestion = suggest(facts_of_row(dict(zip(_ROW_KEY, key, strict=True))), as_of=as_of)
-    return suggestion.level if suggestion.certain else None
+    # the floor and ceiling of ``suggest`` without its walk through every answer of each unknown
+    # attribute (which only explains the range and was most of the cost of a province roll-up)
+    facts = facts_of_row(dict(zip(_ROW_KEY, key, strict=True)))
+    book, _, _ = choose_book(load_rules(), facts, as_of)
+    _, floor, ceiling, _ = _evaluate(book, facts)
+    return floor if floor == ceiling else None

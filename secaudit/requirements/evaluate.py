@@ -83,12 +83,16 @@ def _agency_lookup(agency: dict[str, Any], systems: list[dict[str, Any]]) -> con
 def _system_lookup(
     agency: conditions.Lookup, system: dict[str, Any], has_hosts: bool, as_of: dt.date, *, level_of: LevelOf
 ) -> conditions.Lookup:
+    level: list[int | None] = []
+
     def lookup(attr: str) -> Any:
         if attr.startswith("agency."):
             return agency(attr)
         name = attr.removeprefix("system.")
         if name == "level":  # approved, else the rules' suggested level when certain (secaudit.levels)
-            return level_of(system, as_of)
+            if not level:  # asked by every level-baseline item: decided once per system and day
+                level.append(level_of(system, as_of))
+            return level[0]
         if name == "level_approved":
             return system["level_approved"]
         if name == "has_hosts":
@@ -166,9 +170,12 @@ def _load_context(
         if code:
             sql, params = sql + " and system = ?", [*params, code]
         findings[code] = list(ws.db.query(sql + " order by id", params))
-    host_counts = {r[0]: r[1] for r in ws.db.execute(
-        "select system_id, count(*) from hosts group by system_id").fetchall()}
-    has_hosts = {s["code"]: host_counts.get(s["id"], 0) > 0 for s in systems}
+    # only this agency's systems (the index on hosts.system_id): a count over the whole table made
+    # a province-wide ``status`` quadratic in the number of agencies
+    declared = {r[0] for r in ws.db.execute(
+        "select distinct h.system_id from hosts h join systems s on s.id = h.system_id where s.agency = ?",
+        [agency]).fetchall()}
+    has_hosts = {s["code"]: s["id"] in declared for s in systems}
     has_hosts[""] = any(has_hosts.values())
     return _Context(ws, dict(zip(cols, arow, strict=True)), systems, as_of, variables, answers, waivers, evidence,
                     scans, findings, has_hosts, using)
@@ -185,6 +192,7 @@ def evaluate_agency(
         (s["code"], _system_lookup(agency_lookup, s, ctx.has_hosts[s["code"]], ctx.as_of,
                                     level_of=using.level_of)) for s in ctx.systems
     ]
+    all_systems = [lk for _, lk in system_lookups]
     results: list[Result] = []
     system_results: list[Result] = []
     used: list[str] = []
@@ -202,7 +210,7 @@ def evaluate_agency(
             key = (item.id, system)
             if key not in memo:
                 memo[key] = _evaluate_item(ctx, checklist, item, system, lookup, run_child=run,
-                                           system_lookups=system_lookups, agency_lookup=agency_lookup)
+                                           all_systems=all_systems, agency_lookup=agency_lookup)
             return memo[key]
 
         for item in checklist.items:
@@ -263,10 +271,10 @@ def _overdue(deadline: dt.date | None, status: Status, as_of: dt.date) -> bool:
 
 def _evaluate_item(
     ctx: _Context, checklist: Checklist, item: Item, system: str | None, lookup: conditions.Lookup, *,
-    run_child: Any, system_lookups: list[tuple[str, conditions.Lookup]], agency_lookup: conditions.Lookup,
+    run_child: Any, all_systems: list[conditions.Lookup], agency_lookup: conditions.Lookup,
 ) -> Result:
     result = Result(checklist.id, item.id, ctx.agency["code"], system, Status.NOT_ASSESSED, deadline=item.deadline)
-    applies = conditions.evaluate(item.applies_if, lookup, [lk for _, lk in system_lookups])
+    applies = conditions.evaluate(item.applies_if, lookup, all_systems)
     result.applicable = applies.value
     if applies.value is False:
         result.status = Status.NOT_APPLICABLE

@@ -7,7 +7,7 @@ items to answer, save or skip one answer, evaluate it, finish.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,42 @@ def status_json(results: list[Any]) -> bytes:
     from secaudit.requirements.results import results_json
 
     return results_json(results)
+
+
+class StatusJson:
+    """``status --format json`` as byte chunks, one agency evaluated and written at a time.
+
+    A province of a thousand agencies is hundreds of megabytes of JSON; holding every evaluation
+    and the whole text in memory before writing cost gigabytes. The workspace, the profile and the
+    agency are checked when this is made (errors come before any output); ``met`` is known once
+    the chunks have all been read.
+    """
+
+    def __init__(self, where: Where, agency: str | None = None, *, as_of: dt.date,
+                 profile: str = "tu-danh-gia") -> None:
+        from secaudit.inventory.records import agency_codes
+
+        self._ws = open_workspace(where)
+        self._library = library()
+        self._profile = self._library.resolve_profile(profile)
+        if agency:
+            self._ws.require_agency(agency)
+        self._codes = [agency] if agency else agency_codes(self._ws)
+        self._as_of = as_of
+        self.met = True
+
+    def __iter__(self) -> Iterator[bytes]:
+        from secaudit.requirements.results import results_json_chunks
+
+        return results_json_chunks(self._assessments())
+
+    def _assessments(self) -> Iterator[Any]:
+        from secaudit.reporting.assessment import evaluate_agency
+
+        for code in self._codes:
+            result = evaluate_agency(self._ws, self._library, code, as_of=self._as_of, profile=self._profile)
+            self.met = self.met and result.met
+            yield result
 
 
 # -- the guided walk ------------------------------------------------------------------------------
