@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +98,18 @@ def cli(capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPa
         return CliResult(code, captured.out.decode("utf-8"), captured.err.decode("utf-8"))
 
     return run
+
+
+@pytest.fixture
+def example_services(tmp_path: Path) -> Iterator[Path]:
+    """The bundled example province's loopback services (``examples/services.py``), stopped afterwards."""
+    state = tmp_path / "services"
+    script = EXAMPLES / "services.py"
+    subprocess.run([sys.executable, str(script), "start", "--state-dir", str(state)], check=True, timeout=60)
+    try:
+        yield state
+    finally:
+        subprocess.run([sys.executable, str(script), "stop", "--state-dir", str(state)], check=False, timeout=60)
 
 
 @pytest.fixture

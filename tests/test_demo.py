@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,18 +15,6 @@ import pytest
 from secaudit.requirements.content import Library
 
 from conftest import EXAMPLES
-
-SERVICES = EXAMPLES / "services.py"
-
-
-@pytest.fixture
-def example_services(tmp_path: Path) -> Iterator[Path]:
-    state = tmp_path / "services"
-    subprocess.run([sys.executable, str(SERVICES), "start", "--state-dir", str(state)], check=True, timeout=60)
-    try:
-        yield state
-    finally:
-        subprocess.run([sys.executable, str(SERVICES), "stop", "--state-dir", str(state)], check=False, timeout=60)
 
 
 def _text(pdf: Path) -> str:

@@ -27,9 +27,10 @@ from secaudit import clock
 from secaudit.errors import InputError, InvalidTargetError
 from secaudit.inventory.targets import check_width
 from secaudit.scanning.nmap_run import NmapRun, nmap_version, run_nmap
+from secaudit.scanning.owners import PENDING, owner
 from secaudit.scanning.plan import DeclaredHost, Group, declared_hosts, plan_groups, with_servicedb
 from secaudit.scanning.profiles import load_rule_set, load_scan_profile
-from secaudit.scanning.record import PENDING, STDERR_KEEP, ScanOutcome, inserted_id, owner, record_run
+from secaudit.scanning.record import STDERR_KEEP, ScanOutcome, inserted_id, record_run
 from secaudit.scanning.rules import ScanRule
 from secaudit.scanning.scope import Scope, load_scope
 from secaudit.store import auditlog

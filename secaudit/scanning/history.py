@@ -9,8 +9,8 @@ from typing import Any
 from secaudit import clock
 from secaudit.errors import InputError, NotFoundError
 from secaudit.scanning.nmap_xml import HostResult, PortResult, ScriptOutput
+from secaudit.scanning.owners import reap_abandoned
 from secaudit.scanning.profiles import load_rules
-from secaudit.scanning.record import reap_abandoned
 from secaudit.scanning.rules import Coverage, rechecked
 from secaudit.store.workspace import Workspace
 

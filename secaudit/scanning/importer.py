@@ -16,9 +16,10 @@ from secaudit import clock
 from secaudit.errors import InputError, InvalidTargetError, NotFoundError, OutOfScopeError, ScanError
 from secaudit.scanning.nmap_argv import port_set
 from secaudit.scanning.nmap_xml import iter_hosts
+from secaudit.scanning.owners import PENDING
 from secaudit.scanning.plan import declared_hosts
 from secaudit.scanning.profiles import load_rules, load_scan_profile
-from secaudit.scanning.record import PENDING, Recorder, ScanOutcome, add_evidence_ref, inserted_id
+from secaudit.scanning.record import Recorder, ScanOutcome, add_evidence_ref, inserted_id
 from secaudit.scanning.rules import Coverage
 from secaudit.scanning.scope import load_scope
 from secaudit.store import auditlog

@@ -17,7 +17,7 @@ def open_workspace(where: Where) -> Workspace:
 
     Opening marks scans whose process died (SIGKILL) as interrupted, so no command shows them running.
     """
-    from secaudit.scanning.record import reap_abandoned
+    from secaudit.scanning.owners import reap_abandoned
     from secaudit.store.workspace import Workspace, resolve_workspace
 
     if isinstance(where, Workspace):

@@ -74,7 +74,7 @@ def certificate(
 
 def tls_context(kind: str, workdir: Path, spec: dict[str, Any]) -> ssl.SSLContext:
     # validity is relative to the test's clock (which CI may move), not this child's system clock
-    now = dt.datetime.fromisoformat(spec["now"]) if spec.get("now") else dt.datetime.now(dt.UTC)
+    now = dt.datetime.fromisoformat(spec["now"])
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     if kind == "https-old":
         cert, key = certificate(workdir, f"old-{spec['port']}", spec["address"],

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from secaudit.scanning.record import ABANDONED, owner, owner_alive, reap_abandoned
+from secaudit.scanning.owners import ABANDONED, owner, owner_alive, reap_abandoned
 from secaudit.store.workspace import Workspace
 
 from conftest import ROOT

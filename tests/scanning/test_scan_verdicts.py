@@ -17,8 +17,6 @@ import datetime as dt
 import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -216,17 +214,6 @@ def test_migration_backfills_declaration_times_from_the_log(tmp_path: Path, monk
 
 
 # -- item 10: one finding per problem -------------------------------------------------------------------
-@pytest.fixture
-def example_services(tmp_path: Path) -> Iterator[Path]:
-    state = tmp_path / "services"
-    script = EXAMPLES / "services.py"
-    subprocess.run([sys.executable, str(script), "start", "--state-dir", str(state)], check=True, timeout=60)
-    try:
-        yield state
-    finally:
-        subprocess.run([sys.executable, str(script), "stop", "--state-dir", str(state)], check=False, timeout=60)
-
-
 def test_demo_report_counts_each_problem_once(cli, example_services: Path, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECAUDIT_NOW", "2026-11-22T09:00:00+07:00")
