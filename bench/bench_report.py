@@ -9,12 +9,13 @@ Measured, each in a fresh Python process so peak memory is that of one render:
 
 * ``agency-pdf``      secaudit end to end: evaluate, build, HTML, PDF/A-3b with the manifest and scan XML;
 * ``agency-bare``     ``weasyprint.HTML(string=…).write_pdf()`` on the same HTML (plain PDF, default options);
+* ``agency-docx``     the same report as a Word document (python-docx; no weasyprint);
 * ``province-pdf``    the roll-up end to end (150 evaluations, matrix, PDF/A-3b);
 * ``province-bare``   bare weasyprint on the same roll-up HTML;
 * ``province-html``   the interactive roll-up page (evaluations + template only).
 
 Prints a Markdown table of medians (wall time, pages, pages/s, peak RSS) and the ratio to bare
-weasyprint. Usage: ``.venv/bin/python bench/bench_report.py [--runs 5] [--workdir DIR]``.
+weasyprint. Usage: ``.venv/bin/python bench/bench_report.py [--runs 5] [--workdir DIR] [--only agency|province]``.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ def measure(mode: str, workdir: Path) -> dict:
     import weasyprint
 
     from secaudit.reporting import documents as report
+    from secaudit.reporting import rollup
     from secaudit.requirements.content import Library
     from secaudit.store.workspace import Workspace
 
@@ -139,10 +141,12 @@ def measure(mode: str, workdir: Path) -> dict:
     start = time.perf_counter()
     if mode == "agency-pdf":
         out = report.render_agency(ws, lib, "so-thu-nghiem", fmt="pdf", as_of=AS_OF, profile=profile)
+    elif mode == "agency-docx":
+        out = report.render_agency(ws, lib, "so-thu-nghiem", fmt="docx", as_of=AS_OF, profile=profile)
     elif mode == "province-pdf":
-        out = report.render_province(ws, lib, None, fmt="pdf", as_of=AS_OF, profile=profile)
+        out = rollup.render_province(ws, lib, None, fmt="pdf", as_of=AS_OF, profile=profile)
     elif mode == "province-html":
-        out = report.render_province(ws, lib, None, fmt="html", as_of=AS_OF, profile=profile)
+        out = rollup.render_province(ws, lib, None, fmt="html", as_of=AS_OF, profile=profile)
     elif mode.endswith("-bare"):
         out = weasyprint.HTML(string=html_file.read_text("utf-8")).write_pdf()
     else:
@@ -163,7 +167,8 @@ def _prepare_html(workdir: Path) -> None:
     """The exact HTML secaudit hands to weasyprint, saved for the bare runs."""
     from secaudit.reporting.data import build_report
     from secaudit.reporting.province import build_province
-    from secaudit.reporting.render import render_html, render_province_html
+    from secaudit.reporting.render import render_html
+    from secaudit.reporting.rollup import render_html as render_rollup_html
     from secaudit.requirements.content import Library
     from secaudit.store.workspace import Workspace
 
@@ -174,7 +179,7 @@ def _prepare_html(workdir: Path) -> None:
     (workdir / "agency.html").write_bytes(render_html(data))
     ws = Workspace.open(workdir / "province")
     pdata = build_province(ws, lib, None, as_of=AS_OF, profile=profile)
-    (workdir / "province.html").write_bytes(render_province_html(pdata, interactive=False))
+    (workdir / "province.html").write_bytes(render_rollup_html(pdata, interactive=False))
 
 
 def main() -> None:
@@ -182,6 +187,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--child", nargs=2, metavar=("MODE", "WORKDIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=["agency", "province"], default=None,
+                        help="measure only the agency report (pdf, bare, docx) or only the roll-up")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(args.child[0], Path(args.child[1]))))
@@ -193,7 +200,9 @@ def main() -> None:
         build_province_workspace(workdir / "province")
         _prepare_html(workdir)
         print(f"synthetic workspaces in {workdir} ({time.perf_counter() - t:.1f} s)", file=sys.stderr)
-    modes = ["agency-pdf", "agency-bare", "province-pdf", "province-bare", "province-html"]
+    modes = ["agency-pdf", "agency-bare", "agency-docx", "province-pdf", "province-bare", "province-html"]
+    if args.only:
+        modes = [m for m in modes if m.startswith(args.only)]
     results: dict[str, list[dict]] = {m: [] for m in modes}
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     for run in range(args.runs):

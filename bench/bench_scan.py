@@ -4,6 +4,7 @@ Run by hand (not part of the test suite), as root or not, with nmap installed::
 
     PYTHONPATH=. .venv/bin/python bench/bench_scan.py --hosts 64 --repeat 5 --profile nhanh
     PYTHONPATH=. .venv/bin/python bench/bench_scan.py --import-hosts 10000 --repeat 5 --skip-scan
+    PYTHONPATH=. .venv/bin/python bench/bench_scan.py --province 16x8 --repeat 5 --skip-scan --skip-import [--mixed]
 
 1. **Scan overhead.** N loopback hosts (127.0.70.128 upwards, each with a small HTTP server on
    8080 so that the profile's scripts have work) are declared in a throwaway workspace. Each round
@@ -13,10 +14,14 @@ Run by hand (not part of the test suite), as root or not, with nmap installed::
    command line the scan recorded, bare, with its XML going to a pipe that is read and dropped.
    The order rotates between rounds. Reported: medians and their ratios to bare nmap.
    ``--jobs`` compares ``--jobs J`` against ``--jobs 1`` the same way.
-2. **Import.** A synthetic nmap XML with M hosts (one open HTTP port each, the shape nmap writes) of
-   a declared 127.64.0.0/18 range is imported with ``secaudit scan import`` in a fresh workspace
-   each round; each run is a child process whose peak RSS comes from ``wait4``. Baseline: the same
-   file only parsed (streamed) by :func:`secaudit.scanning.iter_hosts` in a child process.
+2. **Import.** A realistic nmap XML with M hosts (``synthetic.nmap_xml``: 3–6 open ports per host
+   with service versions and script output, about 2.5 KB per host) of a declared 127.64.0.0/18
+   range is imported with ``secaudit scan import`` in a fresh workspace each round; each run is a
+   child process whose peak RSS comes from ``wait4``. Baseline: a bare defusedxml ``iterparse`` of
+   the same file (each host cleared), in a child process.
+3. **Province.** ``--province AxH``: ``secaudit scan --all`` over A agencies of H loopback hosts
+   against one bare nmap per planned process with the same command lines, and A separate
+   ``scan AGENCY`` runs (see :func:`province_bench`).
 """
 
 from __future__ import annotations
@@ -168,11 +173,99 @@ def scan_bench(hosts: int, repeat: int, profile: str, jobs: int) -> dict[str, An
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-PARSE_ONLY = """
+def province_bench(agencies: int, per_agency: int, repeat: int, mixed: bool) -> dict[str, Any]:
+    """``scan --all`` over ``agencies`` × ``per_agency`` loopback hosts against one bare nmap over the union.
+
+    Hosts are 127.0.72.1 upwards, each with an HTTP server on 8080, which every agency declares.
+    With ``mixed`` every other agency also declares 9443 (outside the profile), so the plan needs two nmap
+    processes, and ``--jobs 2`` is timed against ``--jobs 1``. Also timed: the same agencies as
+    ``agencies`` separate ``scan AGENCY`` processes (what the province did before ``--all``).
+    """
+    total = agencies * per_agency
+    if total > 250:
+        raise SystemExit("at most 250 hosts (127.0.72.1–250)")
+    addresses = [f"127.0.72.{1 + i}" for i in range(total)]
+    servers = start_http(addresses)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-province-"))
+    try:
+        for a in range(agencies):
+            ports = "[{port: 8080}, {port: 9443}]" if mixed and a % 2 else "[{port: 8080}]"
+            mine = addresses[a * per_agency:(a + 1) * per_agency]
+            hosts = ", ".join(f"{{address: {x}, ports: {ports}}}" for x in mine)
+            (tmp / f"co-quan-{a:02d}.yaml").write_text(
+                f"code: co-quan-{a:02d}\nname: Cơ quan {a}\nkind: so-ban-nganh\nsystems:\n"
+                f"  - {{code: he-thong, name: Hệ thống, hosts: [{hosts}]}}\n", encoding="utf-8")
+        env = env_for(tmp / "ws")
+        for args in (["init"], ["inventory", "import", str(tmp)]):
+            _, done = secaudit([*args], env)
+            assert done.returncode == 0, done.stderr.decode()
+        times: dict[str, list[float]] = {"all": [], "bare": [], "serial": [], "jobs2": []}
+
+        def argvs() -> list[list[str]]:
+            import sqlite3
+
+            with sqlite3.connect(tmp / "ws" / "secaudit.db") as conn:
+                batch = conn.execute("select batch from scans order by id desc limit 1").fetchone()[0]
+                rows = conn.execute("select distinct argv from scans where batch = ?", [batch]).fetchall()
+            return [json.loads(r[0]) for r in rows]
+
+        planned: list[list[str]] = []
+
+        def run_all(jobs: int = 1) -> float:
+            took, done = secaudit(["scan", "--all", "--jobs", str(jobs)], env)
+            assert done.returncode == 0, done.stderr.decode()
+            planned[:] = argvs()  # the command lines of this pass, which the bare run repeats
+            return took
+
+        run_all()  # warm-up; records the command lines the bare run repeats
+        for round_ in range(repeat):
+            steps = ["all", "bare", "serial"] + (["jobs2"] if mixed else [])
+            for step in steps[round_ % len(steps):] + steps[:round_ % len(steps)]:
+                if step == "all":
+                    times["all"].append(run_all())
+                elif step == "jobs2":
+                    times["jobs2"].append(run_all(2))
+                elif step == "bare":
+                    commands = list(planned)
+                    start = time.perf_counter()
+                    for argv in commands:
+                        bare(argv)
+                    times["bare"].append(time.perf_counter() - start)
+                else:
+                    start = time.perf_counter()
+                    for a in range(agencies):
+                        _, done = secaudit(["scan", f"co-quan-{a:02d}"], env)
+                        assert done.returncode == 0, done.stderr.decode()
+                    times["serial"].append(time.perf_counter() - start)
+        median = statistics.median
+        result: dict[str, Any] = {
+            "agencies": agencies, "hosts": total, "mixed": mixed, "repeat": repeat, "processes": len(planned),
+            "bare_nmap_median_s": round(median(times["bare"]), 3),
+            "all_median_s": round(median(times["all"]), 3),
+            "all_ratio": round(median(times["all"]) / median(times["bare"]), 3),
+            "serial_median_s": round(median(times["serial"]), 3),
+            "serial_ratio": round(median(times["serial"]) / median(times["bare"]), 3),
+        }
+        if times["jobs2"]:
+            result.update(jobs2_median_s=round(median(times["jobs2"]), 3),
+                          jobs2_ratio=round(median(times["jobs2"]) / median(times["bare"]), 3))
+        return result
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+BARE_PARSE = """
 import sys
-from secaudit.scanning import iter_hosts
-stream = iter_hosts(sys.argv[1])
-print(sum(1 for _ in stream), stream.result.complete)
+from defusedxml.ElementTree import iterparse
+hosts = 0
+for _, elem in iterparse(sys.argv[1], events=("end",)):
+    if elem.tag == "host":
+        hosts += 1
+        elem.clear()
+print(hosts)
 """
 
 
@@ -191,17 +284,20 @@ def child(argv: list[str], env: dict[str, str]) -> tuple[float, int, bytes]:
 
 
 def import_bench(hosts: int, repeat: int) -> dict[str, Any]:
-    from test_scan import big_xml
+    """``scan import`` of a realistic sweep (bench/synthetic.py ``nmap_xml``) against a bare defusedxml iterparse."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import synthetic
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-import-"))
     try:
         xml = tmp / "sweep.xml"
-        big_xml(xml, hosts)
+        counts = synthetic.nmap_xml(xml, hosts)
         inv = tmp / "lon.yaml"
         inv.write_text("code: co-quan-lon\nname: Cơ quan thử tệp lớn\nkind: so-ban-nganh\nsystems:\n"
-                       "  - {code: mang-lon, name: Mạng lớn, hosts: [{address: 127.64.0.0/18, ports: [{port: 80}]}]}\n",
-                       encoding="utf-8")
+                       "  - {code: mang-lon, name: Mạng lớn, hosts: [{address: 127.64.0.0/18,"
+                       " ports: [{port: 80, service: http}, {port: 443, service: https}]}]}\n", encoding="utf-8")
         times, peaks, parse_times, parse_peaks = [], [], [], []
+        rows = 0
         for round_ in range(repeat):
             env = env_for(tmp / f"ws{round_}")
             for args in (["init"], ["inventory", "import", str(inv)]):
@@ -211,14 +307,23 @@ def import_bench(hosts: int, repeat: int) -> dict[str, Any]:
                                    "mang-lon"], env)
             times.append(took)
             peaks.append(peak)
-            took, peak, _ = child([sys.executable, "-c", PARSE_ONLY, str(xml)], env)
+            took, peak, _ = child([sys.executable, "-c", BARE_PARSE, str(xml)], env)
             parse_times.append(took)
             parse_peaks.append(peak)
-        return {"hosts": hosts, "xml_mib": round(xml.stat().st_size / 2**20, 2), "repeat": repeat,
-                "import_median_s": round(statistics.median(times), 3),
-                "import_peak_rss_mib": round(statistics.median(peaks) / 1024, 1),
-                "parse_only_median_s": round(statistics.median(parse_times), 3),
-                "parse_only_peak_rss_mib": round(statistics.median(parse_peaks) / 1024, 1)}
+            import sqlite3
+
+            with sqlite3.connect(tmp / f"ws{round_}" / "secaudit.db") as conn:
+                rows = conn.execute("select count(*) from findings").fetchone()[0]
+                problems = conn.execute("select count(*) from finding_tracks").fetchone()[0]
+            shutil.rmtree(tmp / f"ws{round_}", ignore_errors=True)
+        median = statistics.median
+        return {**counts, "xml_mb": round(xml.stat().st_size / 1e6, 1), "repeat": repeat,
+                "finding_rows": rows, "problems": problems,
+                "import_median_s": round(median(times), 3),
+                "import_peak_rss_mib": round(median(peaks) / 1024, 1),
+                "bare_iterparse_median_s": round(median(parse_times), 3),
+                "bare_iterparse_peak_rss_mib": round(median(parse_peaks) / 1024, 1),
+                "ratio": round(median(times) / median(parse_times), 2)}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -232,7 +337,13 @@ def main() -> int:
     parser.add_argument("--import-hosts", type=int, default=10000)
     parser.add_argument("--skip-scan", action="store_true")
     parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--province", default=None, metavar="AxH",
+                        help="also time scan --all over A agencies of H hosts each (e.g. 16x8)")
+    parser.add_argument("--mixed", action="store_true", help="province agencies declare two port sets")
     args = parser.parse_args()
+    if args.province:
+        agencies, per_agency = (int(x) for x in args.province.split("x"))
+        print(json.dumps(province_bench(agencies, per_agency, args.repeat, args.mixed), ensure_ascii=False))
     if not args.skip_scan:
         if shutil.which("nmap") is None:
             raise SystemExit("nmap is not installed")

@@ -37,12 +37,17 @@ for agency in $($SA agency list --format csv | tail -n +2 | cut -d, -f1); do
 done
 $SA report --province --format pdf -o "$OUT/reports/tong-hop-tinh.pdf" --as-of "$AS_OF"
 $SA report --province --format html -o "$OUT/reports/tong-hop-tinh.html" --as-of "$AS_OF"
+# the publishable list of agencies behind (CV 3130/UBND-VX): no addresses, ports or findings
+$SA report --province --non-compliant --format pdf -o "$OUT/reports/co-quan-chua-dat.pdf" --as-of "$AS_OF"
 $SA report so-khcn --format xlsx -o "$OUT/reports/so-khcn.xlsx" --as-of "$AS_OF"
+$SA report so-khcn --format docx -o "$OUT/reports/so-khcn.docx" --as-of "$AS_OF"   # the same report in Word
 $SA inventory export --format xlsx -o "$OUT/danh-muc.xlsx"
 $SA bundle export --agency so-khcn -o "$OUT/bundles/so-khcn.zip" --as-of "$AS_OF" --no-report
 $SA bundle verify "$OUT/bundles/so-khcn.zip" >/dev/null
 $SA evidence verify
 $SA log verify
+# The inspector's path: two agencies' bundles into Công an tỉnh's own workspace (scripts/demo-inspector.sh).
+DEMO_OUT="$OUT" DEMO_AS_OF="$AS_OF" bash scripts/demo-inspector.sh
 echo
 echo "Báo cáo PDF / PDF reports: $(cd "$OUT/reports" && pwd)/"
 ls -1 "$OUT/reports"

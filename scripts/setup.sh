@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(nmap poppler-utils fonts-liberation2 fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
-      libharfbuzz-subset0 iproute2 openssl python3-venv chromium)
+      libharfbuzz-subset0 iproute2 openssl python3-venv chromium chromium-driver
+      libreoffice-writer)  # libreoffice-writer: test-time only (renders the Word report to check it)
 missing=()
 for pkg in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

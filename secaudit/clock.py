@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 
 from secaudit.errors import InputError
 
@@ -55,3 +56,25 @@ def today() -> dt.date:
 def now_text() -> str:
     """:func:`now` as ISO text at second precision, the form every stored row records."""
     return now().replace(microsecond=0).isoformat()
+
+
+_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def parse_day(text: str) -> dt.date | None:
+    """A calendar day as people write it: dd/mm/yyyy (``/``, ``.`` or ``-`` between; how Vietnamese
+    documents write dates) or yyyy-mm-dd. None when ``text`` is not a real day (31/02/2026 included);
+    each caller words its own error, with the file, cell or option it came from."""
+    text = text.strip()
+    parts: tuple[str, ...] | None = None
+    if m := _DMY.fullmatch(text):
+        parts = (m[3], m[2], m[1])
+    elif m := _YMD.fullmatch(text):
+        parts = (m[1], m[2], m[3])
+    if parts is None:
+        return None
+    try:
+        return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        return None

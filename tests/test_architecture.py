@@ -37,7 +37,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 FACES = ("secaudit.cli", "secaudit.web", "secaudit.__main__")
 FACE_ONLY_LIBRARIES = ("click", "starlette", "fastapi", "uvicorn")
-HEAVY_AT_STARTUP = ("pydantic", "sqlite_utils", "weasyprint", "jinja2", "openpyxl")
+HEAVY_AT_STARTUP = ("pydantic", "sqlite_utils", "weasyprint", "jinja2", "openpyxl", "starlette", "uvicorn", "argon2")
 
 
 # -- graph building -------------------------------------------------------------------------------
@@ -324,7 +324,8 @@ def _imported_at_startup(args: list[str], tmp_path: Path) -> set[str]:
     return modules
 
 
-@pytest.mark.parametrize("args", [["--help"], ["status", "--help"]], ids=["help", "status-help"])
+@pytest.mark.parametrize("args", [["--help"], ["status", "--help"], ["serve", "--help"]],
+                         ids=["help", "status-help", "serve-help"])
 def test_help_starts_without_heavy_libraries(args: list[str], tmp_path: Path) -> None:
     """``secaudit --help`` answers fast: nothing that validates, stores or renders is loaded (issue 14)."""
     modules = _imported_at_startup(args, tmp_path)

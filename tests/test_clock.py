@@ -53,3 +53,12 @@ def test_the_cli_reports_a_bad_pin_without_traceback(cli, monkeypatch: pytest.Mo
     result = cli("init")
     assert result.code == 1
     assert "SECAUDIT_NOW" in result.err and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("20/11/2026", dt.date(2026, 11, 20)), ("5/1/2026", dt.date(2026, 1, 5)), ("05.01.2026", dt.date(2026, 1, 5)),
+    (" 2026-11-20 ", dt.date(2026, 11, 20)), ("31/02/2026", None), ("2026/11/20", None), ("20/11/26", None),
+    ("hôm nay", None), ("", None),
+])
+def test_parse_day_reads_dates_as_people_write_them(text: str, day: dt.date | None) -> None:
+    assert clock.parse_day(text) == day

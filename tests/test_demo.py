@@ -55,3 +55,30 @@ def test_demo_pipeline_produces_the_evidence_report(cli, example_services: Path,
     for task in tasks:  # the summary table names each task by its short label (ids may wrap across cells)
         assert task.short and task.short in text, task.id
     assert "6379" in text  # the scan finding is in the report
+
+
+def test_demo_inspector_path_writes_the_police_reports(cli, example_services: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """scripts/demo-inspector.sh (the demo's last section): two agencies' bundles into a separate Công an tỉnh
+    workspace, which scans, compares and writes the roll-up from bundles and one inspection report."""
+    import os
+
+    monkeypatch.setenv("SECAUDIT_NOW", "2026-11-22T09:00:00+07:00")
+    shared = tmp_path / "agencies"
+    assert cli("-w", str(shared), "init").code == 0
+    assert cli("-w", str(shared), "inventory", "import", str(EXAMPLES / "inventory")).code == 0
+    for agency in ("so-khcn", "vp-ubnd-tinh"):
+        answers = str(EXAMPLES / "answers" / f"{agency}.yaml")
+        assert cli("-w", str(shared), "assess", agency, "--answers", answers).code == 0
+    out = tmp_path / "demo-out"
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "SECAUDIT_WORKSPACE": str(shared), "DEMO_OUT": str(out), "DEMO_AS_OF": "2026-11-22",
+           "SA": str(root / ".venv" / "bin" / "secaudit")}
+    run = subprocess.run(["bash", str(root / "scripts" / "demo-inspector.sh")], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "MÂU THUẪN" in run.stdout  # the claimed-ĐẠT task 1 against the police's own scan
+    inspection = _text(out / "reports" / "cong-an-kiem-tra-so-khcn.pdf")
+    assert "CÔNG AN TỈNH NGHỆ AN" in inspection and "6379" in inspection
+    rollup = _text(out / "reports" / "cong-an-tong-hop-tu-goi.pdf")
+    assert "CÔNG AN TỈNH NGHỆ AN" in rollup and "Sở Khoa học và Công nghệ" in rollup

@@ -98,8 +98,6 @@ class DateParam(click.ParamType):
     """
 
     name = "date"
-    _DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
-    _YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return "DD/MM/YYYY"
@@ -109,17 +107,9 @@ class DateParam(click.ParamType):
             return value.date()
         if isinstance(value, dt.date):
             return value
-        text = str(value).strip()
-        parts: tuple[str, ...] | None = None
-        if m := self._DMY.fullmatch(text):
-            parts = (m[3], m[2], m[1])
-        elif m := self._YMD.fullmatch(text):
-            parts = (m[1], m[2], m[3])
-        if parts is not None:
-            try:
-                return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
-            except ValueError:
-                pass
+        day = clock.parse_day(str(value))
+        if day is not None:
+            return day
         raise DateParamError(
             f"'{value}' không phải ngày hợp lệ; viết dd/mm/yyyy (vd. 31/12/2026) hoặc yyyy-mm-dd"
             f" / not a valid date: use dd/mm/yyyy or yyyy-mm-dd", ctx=ctx, param=param)
@@ -241,17 +231,124 @@ def _title(key: str, headers: dict[str, str] | None, lang: str) -> str:
     return key if known is None else known[0 if lang == "vi" else 1]
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+# Level-review flags (secaudit.levels.review), as a listing names them: (Vietnamese, English).
+LEVEL_FLAG_LABELS: dict[str, tuple[str, str]] = {
+    "chua-phe-duyet": ("chưa phê duyệt cấp độ", "level not approved"),
+    "de-xuat-thap": ("cấp đề xuất thấp hơn tiêu chí", "proposed level below the criteria"),
+    "thap-hon-tieu-chi": ("cấp phê duyệt thấp hơn tiêu chí", "approved level below the criteria"),
+    "co-the-thap-hon": ("cấp phê duyệt có thể thấp", "approved level may be too low"),
+    "qua-du-kien": ("quá thời điểm dự kiến phê duyệt", "past the planned approval date"),
+    "anqg": ("có thể quan trọng về an ninh quốc gia", "may be important to national security"),
+    "chua-kiem-chung": ("tiêu chí chưa kiểm chứng", "criteria not verified"),
+    "giu-cap-do": ("giữ cấp độ đã phê duyệt", "approved level kept"),
+    "bien-phap-luat-moi": ("bổ sung biện pháp theo Luật An ninh mạng 2025", "measures of the 2025 law due"),
+    "chua-ro-quy-che": ("chưa rõ ngày ban hành quy chế", "security regulation date unknown"),
+    "quy-che-sau-phe-duyet": ("quy chế ban hành sau phê duyệt", "regulation issued after approval"),
+    "tham-dinh-qua-han": ("thẩm định quá thời hạn", "appraisal took too long"),
+    "phe-duyet-qua-han": ("phê duyệt quá thời hạn", "approval took too long"),
+    "cho-tham-dinh-qua-han": ("chờ thẩm định quá hạn", "appraisal overdue"),
+    "cho-phe-duyet-qua-han": ("chờ phê duyệt quá hạn", "approval overdue"),
+    "chuyen-tiep-chua-ro": ("chưa rõ quy định chuyển tiếp", "transition unclear"),
+    "chuyen-tiep": ("phải hoàn thành theo quy định chuyển tiếp", "transition deadline"),
+    "chuyen-tiep-bien-phap": ("bổ sung biện pháp theo quy định chuyển tiếp", "transition measures due"),
+    "thieu-tham-dinh": ("thiếu đơn vị thẩm định", "no appraising body"),
+    "thieu-phe-duyet": ("thiếu cấp phê duyệt", "no approving body"),
+    "khong-ro-tham-dinh": ("không rõ loại đơn vị thẩm định", "kind of appraising body unknown"),
+    "khong-ro-phe-duyet": ("không rõ loại cấp phê duyệt", "kind of approving body unknown"),
+    "sai-tham-quyen-tham-dinh": ("thẩm định sai thẩm quyền", "appraised by the wrong body"),
+    "sai-tham-quyen-phe-duyet": ("phê duyệt sai thẩm quyền", "approved by the wrong body"),
+}
+FINDING_STATUS_LABELS = {"open": ("còn tồn tại", "open"), "new": ("mới", "new"),
+                         "resolved": ("đã khắc phục", "resolved")}
+FINDING_SEVERITY_LABELS = {"thap": ("thấp", "low"), "trung-binh": ("trung bình", "medium"), "cao": ("cao", "high"),
+                           "nghiem-trong": ("nghiêm trọng", "critical")}
+SCAN_STATUS_LABELS = {"complete": ("hoàn tất", "complete"), "incomplete": ("chưa trọn vẹn", "incomplete"),
+                      "interrupted": ("bị ngắt", "interrupted"), "timed-out": ("quá thời gian", "timed out"),
+                      "failed": ("thất bại", "failed"), "running": ("đang chạy", "running")}
+CHANGE_LABELS = {  # submissions diff and scan diff
+    "added": ("thêm mới", "added"), "removed": ("bỏ đi", "removed"), "changed": ("thay đổi", "changed"),
+    "new": ("phát hiện mới", "new"), "fixed": ("đã khắc phục", "fixed"),
+    "not-rechecked": ("chưa quét lại", "not rechecked"), "host-state": ("trạng thái máy thay đổi", "host state"),
+    "port-opened": ("cổng mới mở", "port opened"), "port-closed": ("cổng đã đóng", "port closed"),
+}
+SCOPE_LABELS = {"agency": ("cơ quan", "agency"), "system": ("hệ thống", "system")}
+REGIME_LABELS = {"nd331": ("NĐ 331/2026", "Decree 331/2026"), "nd85": ("NĐ 85/2016", "Decree 85/2016")}
+PROFILE_KIND_LABELS = {"assessment": ("đánh giá", "assessment"), "scan": ("quét", "scan")}
+ACCOUNT_ROLE_LABELS = {"admin": ("quản trị", "admin"), "inspector": ("kiểm tra (Công an tỉnh)", "inspector"),
+                       "officer": ("cán bộ cơ quan", "officer"), "viewer": ("chỉ xem", "viewer")}
+_LABEL_CACHE: dict[str, dict[str, tuple[str, str]]] = {}
+
+
+def code_labels() -> dict[str, dict[str, tuple[str, str]]]:
+    """Row key -> code -> (Vietnamese, English) label, for the coded values of listings (statuses,
+    kinds, dossier states, level flags…). Read when a listing is formatted, never for ``--help``."""
+    if not _LABEL_CACHE:
+        from secaudit.inventory.models import VALUE_LABELS
+        from secaudit.requirements.content import EVIDENCE_KINDS
+        from secaudit.requirements.results import LABELS
+
+        def vi_only(table: dict[str, str]) -> dict[str, tuple[str, str]]:
+            return {code: (label, code) for code, label in table.items() if code}
+
+        statuses = {s.value: (LABELS["vi"][s], LABELS["en"][s]) for s in LABELS["vi"]}
+        _LABEL_CACHE.update({
+            "status": {**statuses, **FINDING_STATUS_LABELS, **SCAN_STATUS_LABELS},
+            "kind": {**vi_only(VALUE_LABELS["AgencyKind"]), **EVIDENCE_KINDS, **PROFILE_KIND_LABELS},
+            "role": {**vi_only(VALUE_LABELS["AgencyRole"]), **ACCOUNT_ROLE_LABELS},
+            "change": CHANGE_LABELS,
+            "scope": SCOPE_LABELS,
+            "regime": REGIME_LABELS,
+            "dossier_state": vi_only(VALUE_LABELS["DossierState"]),
+            "hosting": vi_only(VALUE_LABELS["Hosting"]),
+            "restricted_sector": vi_only(VALUE_LABELS["RestrictedSector"]),
+            "severity": FINDING_SEVERITY_LABELS,
+            "flags": LEVEL_FLAG_LABELS,
+        })
+    return _LABEL_CACHE
+
+
+def _labelled(key: str, value: str, lang: str) -> str:
+    """A coded value (or a comma-separated list of them, or one followed by a note in brackets) by its label."""
+    table = code_labels().get(key)
+    if not table:
+        return value
+    index = 0 if lang == "vi" else 1
+    parts = []
+    for part in value.split(", "):
+        code, sep, rest = part.partition(" (")
+        parts.append(table[code][index] + sep + rest if code in table else part)
+    return ", ".join(parts)
+
+
 def _shown(key: str, value: Any, lang: str, *, local_time: bool) -> Any:
-    """A cell as people read it: yes/no in words, and (in tables) instants in Vietnam time."""
+    """A cell as people read it: yes/no in words and, in tables, codes by their labels, instants in
+    Vietnam time and days as dd/mm/yyyy."""
     if isinstance(value, bool) or (key in YES_NO_KEYS and value in (0, 1)):
         return YES_NO[lang][0 if value else 1]
+    if local_time and isinstance(value, str) and key in _LABELLED_KEYS:  # CSV and JSON keep the codes
+        value = _labelled(key, value, lang)
+    if local_time and isinstance(value, dt.datetime):
+        return f"{value.astimezone(clock.VIETNAM):%d/%m/%Y %H:%M}" if value.tzinfo else f"{value:%d/%m/%Y %H:%M}"
+    if local_time and isinstance(value, dt.date):
+        return f"{value:%d/%m/%Y}"
     if local_time and isinstance(value, str) and _TIMESTAMP.fullmatch(value.strip()):
         try:
             moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
             return value
         return f"{moment.astimezone(clock.VIETNAM):%d/%m/%Y %H:%M}"
+    if local_time and isinstance(value, str) and _ISO_DAY.fullmatch(value.strip()):
+        try:
+            return f"{dt.date.fromisoformat(value.strip()):%d/%m/%Y}"
+        except ValueError:
+            return value
     return value
+
+
+_LABELLED_KEYS = frozenset({"status", "kind", "dossier_state", "hosting", "restricted_sector", "severity", "flags",
+                            "role", "change", "scope", "regime"})
 
 
 def _bom_wanted() -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from secaudit.cli import (
+    DATE,
     F,
     _date,
     _emit,
@@ -317,51 +318,157 @@ def _short(value: Any, width: int = 60) -> str:
 @click.option("--submission", type=int, default=None, help="Lần nộp cụ thể (mặc định: mới nhất). / Submission id.")
 @as_of_option
 @profile_option
-@click.option("--all", "show_all", is_flag=True, help="Hiện cả các dòng khớp. / Show agreeing rows too.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Liệt kê cả các dòng chưa kiểm chứng. / List the unverified rows too.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Định dạng đầu ra. / Output format.")
 @workspace_options
 def submissions_status(agency: str, submission: int | None, as_of: dt.date | None, profile: str, show_all: bool,
                        fmt: str, workspace: str | None, actor: str | None) -> None:
-    """Đối chiếu khai báo của cơ quan với đánh giá, rà quét của mình. / Claims side by side with own findings."""
+    """Cơ quan khai và kết quả kiểm tra của mình, theo nhiệm vụ KH 04 × hệ thống. / Claims vs own verification.
+
+    Mâu thuẫn và quá hạn đứng đầu; các dòng chưa kiểm chứng chỉ đếm (liệt kê bằng --all). JSON: một dòng mỗi
+    nhiệm vụ × hệ thống với claim, verification, agreement (khop | mau-thuan | chua-kiem-chung).
+    """
     import json
 
-    from secaudit.exchange import claims as s
-    from secaudit.requirements import results as assess
+    from secaudit.exchange import inspection as s
     from secaudit.services import exchange as service
 
-    cmp = service.compare_submission(workspace, agency, profile=profile, as_of=_date(as_of), submission=submission)
+    ins = service.inspect_agency(workspace, agency, profile=profile, as_of=_date(as_of), submission=submission)
     if fmt == "json":
-        _emit(json.dumps(cmp.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        _emit(json.dumps(ins.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return
-    labels = {s_.value: assess.LABELS["vi"][s_] for s_ in assess.Status}
-    out = [f"{agency} — lần nộp #{cmp.submission_id} — tính đến {cmp.as_of} — hồ sơ {cmp.profile}"]
-    items = [r for r in cmp.items if show_all or r["verdict"] != s.AGREE]
-    out.append(f"\nYêu cầu / requirements ({len(items)}/{len(cmp.items)} dòng):")
-    out.append(format_rows([{
-        "item": r["item"], "system": r["system"], "claimed": labels.get(r["claimed"], r["claimed"]),
-        "own": labels.get(r["own"], r["own"] or "-"), "verdict": s.VERDICT_LABELS[r["verdict"]],
-        "own_reason": _short(r["own_reason"], 70)} for r in items], "table",
-        {"item": "Mục", "system": "Hệ thống", "claimed": "Cơ quan khai", "own": "Tự đánh giá của mình",
-         "verdict": "Đối chiếu", "own_reason": "Lý do (của mình)"}).rstrip("\n"))
-    hosts = [h for h in cmp.hosts if show_all or h["verdict"] != s.AGREE]
+    sub = ins.submission
+    out = [f"{ins.agency_name} ({agency}) — lần nộp #{sub['id']}, gói lập {_vn_day(sub['created'])}, số liệu đến"
+           f" {_vn_day(sub['as_of'])} — đối chiếu đến {ins.as_of:%d/%m/%Y}"]
+    counts = ins.counts
+    out.append(f"Mâu thuẫn: {counts[s.DISAGREE]} — quá hạn: {counts['overdue']} — khớp: {counts[s.AGREE]}"
+               f" — chưa kiểm chứng: {counts[s.UNVERIFIED]}")
+    shown = [r for r in ins.rows if show_all or r["agreement"] != s.UNVERIFIED or r["overdue"]]
+    hidden = len(ins.rows) - len(shown)
+    if shown:
+        out.append("")
+        out.append(format_rows([{
+            "task": r["task"] or "", "item": r["title"], "system": r["system"] or "(cơ quan)",
+            "claim": s.STATUS_LABELS["vi"].get(r["claim"]["status"], r["claim"]["status"])
+            + ("" if r["claim"]["source"] == "tra-loi" else " (tổng hợp)"),
+            "verification": s.STATUS_LABELS["vi"].get(r["verification"]["status"], r["verification"]["status"]),
+            "agreement": s.AGREEMENT_LABELS["vi"][r["agreement"]].upper() if r["agreement"] == s.DISAGREE
+            else s.AGREEMENT_LABELS["vi"][r["agreement"]],
+            "overdue": "quá hạn" if r["overdue"] else "",
+            "reason": _short(r["verification"]["reason"], 70)} for r in shown], "table",
+            {"task": "NV", "item": "Nhiệm vụ", "system": "Hệ thống", "claim": "Cơ quan khai",
+             "verification": "Kiểm tra", "agreement": "Đối chiếu", "overdue": "Hạn",
+             "reason": "Căn cứ kiểm tra"}).rstrip("\n"))
+    if hidden:
+        out.append(f"\nCòn {hidden} dòng chưa kiểm chứng (cơ quan khai, chưa có kết quả kiểm tra của mình) — xem bằng"
+                   f" --all / {hidden} more unverified rows, list them with --all")
+    hosts = [h for h in ins.hosts if show_all or h["verdict"] != s.AGREE]
     if hosts:
-        out.append(f"\nMáy chủ đã quét / scanned hosts ({len(hosts)}/{len(cmp.hosts)}):")
+        out.append(f"\nMáy chủ đã quét / scanned hosts ({len(hosts)}/{len(ins.hosts)}):")
         out.append(format_rows([{
             "system": h["system"], "address": h["address"],
-            "claimed": _ports(h, "claimed"), "own": _ports(h, "own"), "verdict": s.VERDICT_LABELS[h["verdict"]]}
-            for h in hosts], "table", {"system": "Hệ thống", "address": "Địa chỉ", "claimed": "Cơ quan quét",
-                                       "own": "Mình quét", "verdict": "Đối chiếu"}).rstrip("\n"))
-    if cmp.host_changes:
-        out.append("\n" + format_host_changes(cmp.host_changes))
+            "claimed": _ports(h, "claimed"), "own": _ports(h, "own"),
+            "verdict": s.AGREEMENT_LABELS["vi"][h["verdict"]]}
+            for h in sorted(hosts, key=lambda h: h["verdict"] != s.DISAGREE)], "table",
+            {"system": "Hệ thống", "address": "Địa chỉ", "claimed": "Cơ quan quét", "own": "Kiểm tra quét",
+             "verdict": "Đối chiếu"}).rstrip("\n"))
+    if ins.host_changes:
+        out.append("\n" + format_host_changes(ins.host_changes))
         out.append(f"Chưa vào phạm vi quét; chấp nhận bằng / not in the scan scope; accept with: "
-                   f"secaudit submissions accept {agency} {cmp.submission_id}")
-    if cmp.inventory:
-        out.append(f"\nKiểm kê khác nhau / inventory differences ({len(cmp.inventory)}):")
+                   f"secaudit submissions accept {agency} {sub['id']}")
+    if ins.inventory:
+        out.append(f"\nKiểm kê khác nhau / inventory differences ({len(ins.inventory)}):")
         out.append(format_rows([{"field": d["field"], "claimed": _short(d["claimed"]), "own": _short(d["own"])}
-                                for d in cmp.inventory], "table",
+                                for d in ins.inventory], "table",
                                {"field": "Trường", "claimed": "Cơ quan khai", "own": "Của mình"}).rstrip("\n"))
     _emit("\n".join(out) + "\n")
+
+
+def _vn_day(value: str | None) -> str:
+    """An ISO date or instant as dd/mm/yyyy (Vietnam calendar day for instants)."""
+    if not value:
+        return "-"
+    if len(value) == 10:
+        return dt.date.fromisoformat(value).strftime("%d/%m/%Y")
+    from secaudit.clock import VIETNAM
+
+    stamp = dt.datetime.fromisoformat(value)
+    stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+    return stamp.astimezone(VIETNAM).strftime("%d/%m/%Y")
+
+
+@submissions.command("history")
+@click.argument("agency")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Định dạng đầu ra. / Output format.")
+@workspace_options
+def submissions_history(agency: str, fmt: str, workspace: str | None, actor: str | None) -> None:
+    """Các lần nộp của một cơ quan theo thời gian: đã khắc phục, mới, thụt lùi. / Submissions over time."""
+    import json
+
+    from secaudit.exchange.inspection import CHANGE_LABELS, STATUS_LABELS
+    from secaudit.services import exchange as service
+
+    subs = service.submission_history(workspace, agency)
+    if fmt == "json":
+        _emit(json.dumps(subs, ensure_ascii=False, indent=2) + "\n")
+        return
+    if not subs:
+        _emit(f"{agency}: chưa có lần nộp nào / no submissions\n")
+        return
+    out = []
+    for sub in subs:
+        out.append(f"Lần nộp #{sub['id']} — gói lập {_vn_day(sub['created'])}, số liệu đến {_vn_day(sub['as_of'])}"
+                   f" — {len(sub['answers'])} câu trả lời KH 04")
+        for c in sorted(sub["changes"], key=lambda c: c["change"] != "thut-lui"):
+            label = STATUS_LABELS["vi"]
+            out.append(f"  {CHANGE_LABELS[c['change']]:<16} {c['key']}: {label.get(c['before'], c['before'])}"
+                       f" → {label.get(c['after'], c['after'])}")
+    _emit("\n".join(out) + "\n")
+
+
+@submissions.command("late")
+@click.option("--deadline", required=True, type=DATE, metavar="DATE",
+              help="Hạn nộp báo cáo. / Reporting deadline.")
+@output_options
+@workspace_options
+def submissions_late(deadline: dt.date, fmt: str, workspace: str | None, actor: str | None) -> None:
+    """Cơ quan nào chưa nộp gói đúng hạn. / Agencies that sent nothing by the deadline."""
+    from secaudit.services import exchange as service
+
+    rows = service.late_agencies(workspace, deadline)
+    if fmt == "table":
+        rows = [{"agency": r["agency"], "submitted": _vn_day(r["submitted"]) if r["submitted"] else "chưa nộp",
+                 "late": "TRỄ HẠN" if r["late"] else "đúng hạn"} for r in sorted(rows, key=lambda r: not r["late"])]
+        _emit(format_rows(rows, "table", {"agency": "Cơ quan", "submitted": "Ngày lập gói", "late": "Hạn"}))
+        return
+    _emit(format_rows(rows, fmt))
+
+
+@submissions.command("rollup")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True,
+              help="Định dạng báo cáo. / Report format.")
+@click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Tệp ghi ra. / Output file.")
+@click.option("--deadline", type=DATE, default=None, metavar="DATE",
+              help="Hạn nộp gói (mặc định: hạn nhiệm vụ KH 04 gần nhất đã qua). / Submission deadline.")
+@as_of_option
+@profile_option
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
+              help="Ngôn ngữ báo cáo. / Report language.")
+@workspace_options
+def submissions_rollup(fmt: str, output: Path, deadline: dt.date | None, as_of: dt.date | None, profile: str,
+                       lang: str, workspace: str | None, actor: str | None) -> None:
+    """Tổng hợp toàn tỉnh từ các gói đã nhận: khai/kiểm tra, mâu thuẫn, nộp trễ. / Province roll-up from bundles."""
+    from secaudit.services import exchange as service
+
+    payload = service.rollup_report(workspace, fmt=fmt, as_of=_date(as_of), profile=profile, lang=lang,
+                                    deadline=deadline)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(payload)
+    _note(f"Đã ghi báo cáo / wrote report: {output} ({len(payload)} byte)")
 
 
 @submissions.command("accept")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from secaudit.cli import _date, _emit, _library, _note, as_of_option, cli, format_rows, output_options
+from secaudit.cli import _date, _emit, _library, _note, as_of_option, cli, format_rows, output_options, ui_lang
 
 
 # -- requirements -------------------------------------------------------------------------------
@@ -34,15 +34,17 @@ def checklist_list(as_of: dt.date | None, fmt: str) -> None:
 @output_options
 def checklist_show(checklist_id: str, fmt: str) -> None:
     """Hiện các mục của một bộ tiêu chí (json: toàn bộ dữ liệu). / Show a checklist's items (json: everything)."""
-    from secaudit.requirements.conditions import describe
+    from secaudit.requirements.conditions import describe, explain
 
     lib = _library()
+    # People read the table: applicability as a Vietnamese sentence; the compact expression in English.
+    applies = explain if ui_lang() == "vi" else describe
     c = lib.checklist(checklist_id)
     if fmt == "json":
         _emit(json.dumps(c.model_dump(mode="json", by_alias=True), ensure_ascii=False, indent=2) + "\n")
         return
-    rows = [{"id": i.id, "parent": i.parent or "", "scope": i.scope, "deadline": i.deadline,
-             "title": i.short or i.title, "applies_if": describe(i.applies_if),
+    rows = [{"item": i.id, "parent": i.parent or "", "scope": i.scope, "deadline": i.deadline,
+             "title": i.short or i.title, "applies_if": applies(i.applies_if),
              "basis": "; ".join(b.cite(lib.registry) for b in i.basis)} for i in c.items]
     _emit(format_rows(rows, fmt))
 

@@ -251,11 +251,16 @@ def inventory_validate(path: Path) -> None:
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Tệp .xlsx sẽ ghi. / The .xlsx file to write.")
 def inventory_template(out: Path) -> None:
-    """Ghi sổ Excel mẫu để kê khai (tiêu đề tiếng Việt, danh sách chọn, hướng dẫn). / Write the XLSX template."""
+    """Ghi sổ Excel mẫu để kê khai (tiêu đề tiếng Việt, danh sách chọn, hướng dẫn). / Write the XLSX template.
+
+    Các trang Cơ quan, Hệ thống, Cấp độ (các trường cấp độ theo NĐ 331), Địa chỉ; rê chuột lên tiêu đề để
+    xem ý nghĩa cột. Dòng 3 là dòng ví dụ (mã cơ quan vi-du), luôn được bỏ qua khi nhập.
+    """
     from secaudit.services import inventory as service
 
     service.write_template(out)
-    _note(f"Đã ghi mẫu / wrote template: {out}")
+    _note(f"Đã ghi mẫu / wrote template: {out} — điền từ dòng 4; dòng 3 là ví dụ, được bỏ qua khi nhập"
+          " / fill in from row 4; row 3 is an example that import skips")
 
 
 @inventory.command("schema")

@@ -21,6 +21,7 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel
 
+from secaudit import clock
 from secaudit.inventory import models
 from secaudit.inventory.models import VALUE_LABELS, Agency, Host, System
 
@@ -132,12 +133,9 @@ class FieldSpec:
             return raw.date()
         if isinstance(raw, dt.date):
             return raw
-        text = str(raw).strip()
-        for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-            try:
-                return dt.datetime.strptime(text, fmt).date()
-            except ValueError:
-                continue
+        day = clock.parse_day(str(raw))
+        if day is not None:
+            return day
         raise ValueError(
             f"phải là ngày dạng YYYY-MM-DD hoặc DD/MM/YYYY, không phải {raw!r}"
             f" / must be a date (YYYY-MM-DD or DD/MM/YYYY), not {raw!r}"

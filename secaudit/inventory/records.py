@@ -285,15 +285,15 @@ def get_agency(ws: Workspace, code: str) -> Agency:
         hosts.setdefault(h["system_id"], []).append(
             {"address": h["address"], "ports": json.loads(h["ports"] or "[]"), "public_web": bool(h["public_web"]),
              "note": h["note"]})
-    data["systems"] = [_system_from_row(srow, hosts) for srow in ws.db.query(
+    data["systems"] = [system_from_row(srow, hosts) for srow in ws.db.query(
         "select * from systems where agency = ? order by position, code", [code])]
-    return Agency.model_validate(_drop_none(data))
+    return Agency.model_validate(drop_none(data))
 
 
 _SYSTEM_KEYS = set(System.model_fields)
 
 
-def _system_from_row(row: dict[str, Any], hosts: dict[int, list[dict[str, Any]]]) -> dict[str, Any]:
+def system_from_row(row: dict[str, Any], hosts: dict[int, list[dict[str, Any]]]) -> dict[str, Any]:
     data = {k: v for k, v in row.items() if k in _SYSTEM_KEYS}
     for key in _BOOL_FIELDS:
         data[key] = _from_int(data[key])
@@ -302,11 +302,11 @@ def _system_from_row(row: dict[str, Any], hosts: dict[int, list[dict[str, Any]]]
     return data
 
 
-def _drop_none(value: Any) -> Any:
+def drop_none(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+        return {k: drop_none(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_drop_none(v) for v in value]
+        return [drop_none(v) for v in value]
     return value
 
 
@@ -325,7 +325,7 @@ def agency_document(agency: Agency) -> dict[str, Any]:
     for system, model in zip(data.get("systems", []), agency.systems, strict=True):
         system.setdefault("code", model.code)
         system.setdefault("name", model.name)
-    return _drop_none(data)
+    return drop_none(data)
 
 
 def system_document(system: System) -> dict[str, Any]:
@@ -333,7 +333,7 @@ def system_document(system: System) -> dict[str, Any]:
     data = system.model_dump(exclude_defaults=True)
     data.setdefault("code", system.code)
     data.setdefault("name", system.name)
-    return _drop_none(data)
+    return drop_none(data)
 
 
 def export_agencies(ws: Workspace, out_dir: Path, codes: list[str] | None = None) -> list[Path]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from secaudit import clock
 from secaudit.levels.attributes import LEVEL_FIELDS, SYSTEM_FIELDS
-from secaudit.levels.determine import _evaluate, choose_book
+from secaudit.levels.determine import choose_book, evaluate_book
 from secaudit.levels.facts import facts_of_row
 from secaudit.levels.rules import load_rules
 
@@ -41,5 +41,5 @@ def _certain_level(key: tuple[Any, ...], as_of: dt.date) -> int | None:
     # attribute (which only explains the range and was most of the cost of a province roll-up)
     facts = facts_of_row(dict(zip(_ROW_KEY, key, strict=True)))
     book, _, _ = choose_book(load_rules(), facts, as_of)
-    _, floor, ceiling, _ = _evaluate(book, facts)
+    _, floor, ceiling, _ = evaluate_book(book, facts)
     return floor if floor == ceiling else None

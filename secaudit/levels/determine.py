@@ -10,6 +10,7 @@ the rule book.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,7 +110,7 @@ def _lookup(facts: Facts) -> conditions.Lookup:
     return lookup
 
 
-def _evaluate(book: RuleBook, facts: Facts) -> tuple[list[Criterion], int, int, bool | None]:
+def evaluate_book(book: RuleBook, facts: Facts) -> tuple[list[Criterion], int, int, bool | None]:
     lookup = _lookup(facts)
     criteria: list[Criterion] = []
     for rule in book.rules:
@@ -179,7 +180,16 @@ def suggest(facts: Facts, *, as_of: dt.date, rules: RuleSet | None = None, book:
     transition: bool | None = False
     if book is None:
         book, note, transition = choose_book(rules, facts, as_of)
-    criteria, floor, ceiling, ns = _evaluate(book, facts)
+    criteria, floor, ceiling, ns, alternatives = _outcome(book, facts)
+    return Suggestion(book, as_of, floor, ceiling, list(criteria), list(alternatives), ns, note, transition)
+
+
+_Outcome = tuple[list[Criterion], int, int, bool | None, list[Alternative]]
+
+
+def _work_out(book: RuleBook, facts: Facts) -> _Outcome:
+    """The criteria, floor, ceiling, NS flag and — while a range is left — what each unknown answer would give."""
+    criteria, floor, ceiling, ns = evaluate_book(book, facts)
     alternatives: list[Alternative] = []
     if ceiling > floor:
         wanted: list[str] = []
@@ -189,10 +199,89 @@ def suggest(facts: Facts, *, as_of: dt.date, rules: RuleSet | None = None, book:
         for attr in wanted:
             options = []
             for label, value in _candidates(attr, book):
-                _, f2, c2, _ = _evaluate(book, {**facts, attr: value})
+                _, f2, c2, _ = evaluate_book(book, {**facts, attr: value})
                 options.append(Option(label, value, f2, c2))
             alternatives.append(Alternative(attr, ATTRIBUTES[attr][0], options))
-    return Suggestion(book, as_of, floor, ceiling, criteria, alternatives, ns, note, transition)
+    return criteria, floor, ceiling, ns, alternatives
+
+
+_TESTS: dict[str, Any] = {
+    "eq": operator.eq, "ne": operator.ne, "in": lambda a, e: a in e, "not_in": lambda a, e: a not in e,
+    "gte": operator.ge, "gt": operator.gt, "lte": operator.le, "lt": operator.lt,
+}
+
+
+@dataclass
+class _Compiled:
+    """A rule book's distinct comparisons by attribute, and the outcomes already worked out, by their results."""
+
+    book: RuleBook
+    by_attr: list[tuple[str, list[tuple[str, Any]], tuple[bool | None, ...]]]
+    memo: dict[tuple[Any, ...], _Outcome] = field(default_factory=dict)
+
+    def key(self, facts: Facts) -> tuple[Any, ...]:
+        """Each comparison's result (True, False, None = unknown), as :func:`conditions.evaluate` gives it."""
+        out: list[Any] = []
+        for attr, tests, if_unknown in self.by_attr:
+            actual = facts.get(attr)
+            if actual is None:
+                out.extend(if_unknown)
+                continue
+            actual = getattr(actual, "value", actual)  # enums compare by their data value
+            for op, expected in tests:
+                out.append(bool(expected) if op == "known" else _TESTS[op](actual, expected))
+        return tuple(out)
+
+
+_COMPILED: dict[int, _Compiled] = {}
+#: Distinct outcomes kept per rule book (a province has a few hundred; the bound only guards memory).
+_MEMO_LIMIT = 20_000
+
+
+def _compiled(book: RuleBook) -> _Compiled:
+    entry = _COMPILED.get(id(book))
+    if entry is None or entry.book is not book:
+        tests: dict[str, dict[str, tuple[str, Any]]] = {}
+        for rule in book.rules:
+            for atom in _atoms(rule.when):
+                op = next(k for k in atom if k != "attr")
+                tests.setdefault(atom["attr"], {}).setdefault(f"{op}:{atom[op]!r}", (op, atom[op]))
+        by_attr = [(attr, list(found.values()), tuple(not bool(e) if op == "known" else None
+                                                      for op, e in found.values()))
+                   for attr, found in tests.items()]
+        entry = _COMPILED[id(book)] = _Compiled(book, by_attr)
+    return entry
+
+
+def _atoms(cond: Any) -> Iterable[dict[str, Any]]:
+    if "attr" in cond:
+        yield cond
+        return
+    for value in cond.values():
+        for sub in value if isinstance(value, list) else [value]:
+            yield from _atoms(sub)
+
+
+def _outcome(book: RuleBook, facts: Facts) -> _Outcome:
+    """:func:`_work_out`, once per distinct set of comparison results.
+
+    A rule book's conditions are Kleene combinations of comparisons of one attribute with a constant,
+    and an unknown comparison always names just its attribute, so everything :func:`_work_out`
+    returns — the alternatives too, which replace one attribute's value — depends on the facts only
+    through the results of those comparisons. Systems of a province share a few hundred such
+    results, so each is worked out once (the province's ``level list`` was dominated by this).
+    """
+    entry = _compiled(book)
+    try:
+        key = entry.key(facts)
+    except TypeError:
+        return _work_out(book, facts)  # the uncached path raises the same error where it belongs
+    found = entry.memo.get(key)
+    if found is None:
+        if len(entry.memo) >= _MEMO_LIMIT:
+            entry.memo.clear()
+        found = entry.memo[key] = _work_out(book, facts)
+    return found
 
 
 def _candidates(attr: str, book: RuleBook) -> list[tuple[str, Any]]:

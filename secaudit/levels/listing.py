@@ -50,31 +50,47 @@ def find_system(ws: Any, code: str, agency: str | None = None) -> tuple[str, Sys
     return owners[0], inventory.get_system(ws, owners[0], code)
 
 
-def assess_system(ws: Any, agency: str, system: System, *, as_of: dt.date, rules: RuleSet | None = None) -> Assessed:
-    """Suggestion, flags and the dossier's evidence files for one system."""
+def assess_system(ws: Any, agency: str, system: System, *, as_of: dt.date, rules: RuleSet | None = None,
+                  dossier_files: list[dict[str, Any]] | None = None) -> Assessed:
+    """Suggestion, flags and the dossier's evidence files for one system (``dossier_files`` when already read)."""
     rules = rules or load_rules()
     suggestion = suggest(facts_of(system), as_of=as_of, rules=rules)
     flags = review(system, suggestion, as_of=as_of, rules=rules)
-    marks = ",".join("?" * len(DOSSIER_CHECKLISTS))
-    files = [dict(r) for r in ws.db.query(
-        f"select original_name, kind, effective, sha256, checklist, item from evidence_refs where agency = ? and"
-        f" system = ? and checklist in ({marks}) and date(added_at) <= ? order by effective, original_name",
-        [agency, system.code, *DOSSIER_CHECKLISTS, as_of.isoformat()])]
-    return Assessed(agency, system, suggestion, flags, files)
+    if dossier_files is None:
+        marks = ",".join("?" * len(DOSSIER_CHECKLISTS))
+        dossier_files = [dict(r) for r in ws.db.query(
+            f"select original_name, kind, effective, sha256, checklist, item from evidence_refs where agency = ? and"
+            f" system = ? and checklist in ({marks}) and date(added_at) <= ? order by effective, original_name",
+            [agency, system.code, *DOSSIER_CHECKLISTS, as_of.isoformat()])]
+    return Assessed(agency, system, suggestion, flags, dossier_files)
 
 
 def assess_all(ws: Any, *, as_of: dt.date, agency: str | None = None, rules: RuleSet | None = None) -> list[Assessed]:
-    """Every system of the workspace (or of ``agency``), in inventory order."""
-    from secaudit.inventory import records as inventory
+    """Every system of the workspace (or of ``agency``), in inventory order.
+
+    Read in two queries (systems, dossier files) rather than per agency and per system, and each
+    system validated alone: the models carry no hosts, which the level rules do not read.
+    """
+    from secaudit.inventory.records import drop_none, system_from_row
 
     rules = rules or load_rules()
-    codes = [agency] if agency else inventory.agency_codes(ws)
     if agency:
         ws.require_agency(agency)
+    where, params = ("where s.agency = ?", [agency]) if agency else ("", [])
+    marks = ",".join("?" * len(DOSSIER_CHECKLISTS))
+    files: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in ws.db.query(
+            f"select agency, system, original_name, kind, effective, sha256, checklist, item from evidence_refs"
+            f" where checklist in ({marks}) and date(added_at) <= ?{' and agency = ?' if agency else ''}"
+            f" order by effective, original_name", [*DOSSIER_CHECKLISTS, as_of.isoformat(), *params]):
+        key = (r.pop("agency"), r.pop("system"))
+        files.setdefault(key, []).append(r)
     out = []
-    for code in codes:
-        for system in inventory.get_agency(ws, code).systems:
-            out.append(assess_system(ws, code, system, as_of=as_of, rules=rules))
+    for row in ws.db.query(f"select s.* from systems s join agencies a on a.code = s.agency {where}"
+                           " order by a.position, a.code, s.position, s.code", params):
+        system = System.model_validate(drop_none(system_from_row(row, {})))
+        out.append(assess_system(ws, row["agency"], system, as_of=as_of, rules=rules,
+                                 dossier_files=files.get((row["agency"], system.code), [])))
     return out
 
 

@@ -56,7 +56,15 @@ class ReportData:
     remaining: list[dict[str, Any]]
     counts: dict[str, int] = field(default_factory=dict)
     manifest_sha256: str = ""
-    evidence_register: list[dict[str, Any]] = field(default_factory=list)  # section V.1: one row per stored file
+    evidence_register: list[dict[str, Any]] = field(default_factory=list)  # Annex II: one row per stored file
+    #: What the signed document shows beyond the facts above (``annex_model``): names for codes, the
+    #: Annex I rows per system, the body's per-system shortcomings, distinct scan problems.
+    names: dict[str, Any] = field(default_factory=dict)
+    annex: dict[str, Any] = field(default_factory=dict)
+    #: Texts the officer wrote for this report period (``narrative``), by section.
+    notes: dict[str, str] = field(default_factory=dict)
+    #: Whether the PDF carries the evidence documents themselves (``--no-embed-evidence`` turns it off).
+    embed_evidence: bool = True
 
 
 
@@ -248,8 +256,15 @@ def build_report(
         systems=nfc(systems), findings=nfc(findings), scans=nfc(scans), evidence=nfc(evidence),
         waivers=nfc(waivers), remaining=nfc(remaining), counts=counts, evidence_register=nfc(register),
     )
+    annex_model(data)
     data.manifest_sha256 = hashlib.sha256(manifest_json(data)).hexdigest()
     return data
+
+
+def set_embedding(data: ReportData, embed: bool) -> None:
+    """Turn the embedding of evidence documents on or off (the manifest and its hash follow)."""
+    data.embed_evidence = embed
+    data.manifest_sha256 = hashlib.sha256(manifest_json(data)).hexdigest()
 
 
 def _evidence_register(ws: Workspace, agency: str, evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -370,6 +385,202 @@ def _shorten(text: str) -> str:
     return text if len(text) <= MAX_OBSERVATION else text[: MAX_OBSERVATION - 1] + "…"
 
 
+# -- what the signed document shows: annex numbers, grouped rows, shortcomings --------------------
+EVIDENCE_ANNEX = 2  # Phụ lục II is the evidence register; the task table cites "PL2-05"
+#: A document larger than this, or past this total, is listed but not embedded in the PDF.
+EMBED_MAX_FILE = 20 * 1024 * 1024
+EMBED_MAX_TOTAL = 60 * 1024 * 1024
+#: Why a requirement is not met, by the words the evaluator writes (Vietnamese half of its reasons).
+CAUSES = ("no_answer", "scan", "no_docs", "applicability", "self_not_met", "unverified", "expired", "other")
+_CAUSE_WORDS = (
+    ("no_answer", ("chưa có câu trả lời",)),
+    ("applicability", ("chưa đủ thông tin để xác định áp dụng",)),
+    ("self_not_met", ("tự đánh giá: chưa đạt",)),
+    ("scan", ("mâu thuẫn với khai báo", "phát hiện")),
+    ("no_docs", ("thiếu tài liệu minh chứng", "không thuộc loại yêu cầu", "chưa có tài liệu minh chứng")),
+    ("expired", ("hết hạn", "hết hiệu lực")),
+    ("unverified", ("chưa kiểm chứng", "không hoàn tất", "chưa được quét")),
+)
+UNMET = ("chua-dat", "loi")
+GROUP_MIN = 3  # rows with the same checklist, result and cause are folded into one when at least this many
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9.\-]+")
+
+
+def cause_of(reasons: list[str]) -> str:
+    """The kind of reason (one of ``CAUSES``) behind a result, for grouping and the causes section."""
+    text = unicodedata.normalize("NFC", " ".join(reasons))
+    for cause, words in _CAUSE_WORDS:
+        if any(w in text for w in words):
+            return cause
+    return "other"
+
+
+def checklist_label(title: str) -> str:
+    """A checklist's title up to its dash ("Kế hoạch 04-KH/BCĐTW — các nhiệm vụ…" -> "Kế hoạch 04-KH/BCĐTW")."""
+    return title.split(" — ")[0].strip()
+
+
+def _attachment_name(ref: str, name: str) -> str:
+    """``PL2-05-<name>`` in plain ASCII ("QĐ phân công.pdf" -> "PL2-05-QD-phan-cong.pdf"): PDF readers and
+    the file systems the attachments are saved to all agree on it."""
+    plain = unicodedata.normalize("NFD", name.replace("đ", "d").replace("Đ", "D"))
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    stem = re.sub(r"\.{2,}", ".", _UNSAFE_NAME.sub("-", plain)).strip("-.") or "tai-lieu"
+    return f"{ref}-{stem}"[:120]
+
+
+def _ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+    return sorted(rows, key=lambda x: (not x["overdue"], rank.get(x["status"], 9), x["order"]))
+
+
+def _grouped(rows: list[dict[str, Any]], titles: dict[str, str]) -> list[dict[str, Any]]:
+    """Annex I rows: unmet and overdue first; many rows alike (checklist, result, cause) folded into one."""
+    buckets: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in _ordered(rows):
+        buckets.setdefault((row["checklist"], row["status"], row["overdue"], row["cause"]), []).append(row)
+    out = []
+    for row in _ordered(rows):
+        key = (row["checklist"], row["status"], row["overdue"], row["cause"])
+        bucket = buckets.get(key)
+        if bucket is None:
+            continue
+        if len(bucket) >= GROUP_MIN:
+            del buckets[key]
+            out.append({"group": True, "checklist": titles.get(row["checklist"], row["checklist"]),
+                        "n": len(bucket), "items": [b["short"] for b in bucket], "status": row["status"],
+                        "overdue": row["overdue"], "reasons": row["reasons"][:1], "cause": row["cause"],
+                        "deadline": min((b["deadline"] for b in bucket if b["deadline"]), default=None),
+                        "common": None})
+        else:
+            out.append({"group": False, "common": None, **row})
+    return out
+
+
+def _group_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (row["checklist"], row["status"], row["overdue"], row["cause"], tuple(row["items"]))
+
+
+def annex_model(data: ReportData) -> None:
+    """Fill ``data.names`` and ``data.annex`` from the facts already in ``data`` (no store access)."""
+    names = {"systems": {s["code"]: s["name"] for s in data.systems},
+             "items": {f"{c['id']}:{it['id']}": it["short"] for c in data.checklists for it in c["items"]},
+             "checklists": {c["id"]: checklist_label(c["title"]) for c in data.checklists}}
+    data.names = names
+    parents = {(c["id"], it["parent"]) for c in data.checklists for it in c["items"] if it["parent"]}
+    order = {(c["id"], it["id"]): n for n, (c, it) in
+             enumerate((c, it) for c in data.checklists for it in c["items"])}
+    children: dict[tuple[str, str], list[str]] = {}
+    for c in data.checklists:
+        for it in c["items"]:
+            if it["parent"]:
+                children.setdefault((c["id"], it["parent"]), []).append(it["id"])
+
+    # Annex II numbers, and which of them are embedded in the PDF (size caps)
+    total = 0
+    for n, row in enumerate(data.evidence_register, 1):
+        row["ref"] = f"PL{EVIDENCE_ANNEX}-{n:02d}"
+        fits = row["size"] is not None and row["size"] <= EMBED_MAX_FILE and total + row["size"] <= EMBED_MAX_TOTAL
+        row["attachment"] = _attachment_name(row["ref"], row["names"][0] or "") if fits else None
+        row["too_big"] = not fits
+        total += row["size"] if fits else 0
+        used: dict[str, list[str]] = {}  # requirement -> the systems it backs it for (one line per requirement)
+        for b in row["backs"]:
+            systems = used.setdefault(names["items"].get(f"{b['checklist']}:{b['item']}", b["item"]), [])
+            if b["system"] and names["systems"].get(b["system"], b["system"]) not in systems:
+                systems.append(names["systems"].get(b["system"], b["system"]))
+        row["used_for"] = [{"item": item, "systems": systems} for item, systems in used.items()]
+
+    def descendants(cid: str, item: str) -> set[str]:
+        found = {item}
+        for child in children.get((cid, item), []):
+            found |= descendants(cid, child)
+        return found
+
+    task_evidence = {}  # "checklist:item" -> the Annex II numbers of the files backing the task or its sub-items
+    for task in data.summary["tasks"]:
+        ids = descendants(task["checklist"], task["id"])
+        task_evidence[f"{task['checklist']}:{task['id']}"] = [
+            row["ref"] for row in data.evidence_register
+            if any(b["checklist"] == task["checklist"] and b["item"] in ids for b in row["backs"])]
+
+    def annex_row(cid: str, item: str, status: str, overdue: bool, deadline: str | None,
+                  reasons: list[str]) -> dict[str, Any]:
+        return {"checklist": cid, "item": item, "short": names["items"].get(f"{cid}:{item}", item),
+                "status": status, "overdue": overdue, "deadline": deadline, "reasons": reasons,
+                "cause": cause_of(reasons), "order": order.get((cid, item), 0)}
+
+    # Annex I: per system, then the agency-wide items; applicable leaves only
+    per_system = {}
+    for s in data.systems:
+        rows = [annex_row(x["checklist"], x["item"], x["status"], x["overdue"], x["deadline"], x["reasons"])
+                for x in s["results"] if (x["checklist"], x["item"]) not in parents]
+        per_system[s["code"]] = _grouped(rows, names["checklists"])
+    # groups alike in several systems are printed once (Annex I, part A) and referred to from each system
+    alike: dict[tuple[Any, ...], list[str]] = {}
+    for code, rows in per_system.items():
+        for row in rows:
+            if row["group"]:
+                alike.setdefault(_group_key(row), []).append(code)
+    common: list[dict[str, Any]] = []
+    numbers: dict[tuple[Any, ...], int] = {}
+    for rows in per_system.values():
+        for row in rows:
+            key = _group_key(row) if row["group"] else None
+            if key is None or len(alike[key]) < 2:
+                continue
+            if key not in numbers:
+                numbers[key] = len(common) + 1
+                common.append({**row, "no": numbers[key],
+                               "systems": [names["systems"].get(c, c) for c in alike[key]]})
+            row["common"] = numbers[key]
+    agency_rows = [annex_row(c["id"], it["id"], it["status"], it["overdue"], it["deadline"], it["reasons"])
+                   for c in data.checklists for it in c["items"]
+                   if it["scope"] != "system" and (c["id"], it["id"]) not in parents
+                   and it["status"] != "khong-ap-dung"]
+
+    # Body II and III: what is unmet or overdue, by system (agency-wide last), and its causes
+    issues: list[dict[str, Any]] = []
+    causes = dict.fromkeys(CAUSES, 0)
+    owners = {s["code"]: s["operator"] or s["owner"] for s in data.systems}
+    contact = (data.agency.get("security_contact") or {}).get("name")
+    for code in [*(s["code"] for s in data.systems), None]:
+        mine = [x for x in data.remaining if (x["system"] or None) == code]
+        if not mine:
+            continue
+        unmet: list[str] = []
+        unassessed: list[str] = []
+        for x in mine:
+            target = unmet if x["status"] in UNMET else unassessed if x["status"] == "chua-danh-gia" else None
+            if target is not None and x["short"] not in target:
+                target.append(x["short"])
+            causes[cause_of([x["reason"]] if x["reason"] else [])] += 1
+        deadlines = [x["deadline"] for x in mine if x["deadline"]]
+        first = min(deadlines, default=None)
+        issues.append({
+            "system": code, "name": names["systems"].get(code, code) if code else None,
+            "not_met": unmet, "not_assessed": unassessed, "overdue": sum(1 for x in mine if x["overdue"]),
+            "count": len({x["short"] for x in mine}), "items": list(dict.fromkeys(x["short"] for x in mine)),
+            "owner": (owners.get(code) if code else None) or contact or data.agency["name"],
+            "deadline": first, "late": bool(first and first < data.as_of.isoformat()),
+        })
+
+    problems: dict[tuple[str, str], dict[str, Any]] = {}
+    for f in data.findings:
+        row = problems.setdefault((f["title"], f["severity"]), {"title": f["title"], "severity": f["severity"],
+                                                                 "systems": [], "where": []})
+        system = names["systems"].get(f["system"], f["system"])
+        if system not in row["systems"]:
+            row["systems"].append(system)
+        where = f"{f['address']}:{f['port']}" if f["port"] else f["address"]
+        if where not in row["where"]:
+            row["where"].append(where)
+
+    data.annex = {"task_evidence": task_evidence, "systems": per_system, "common": common,
+                  "agency": _grouped(agency_rows, names["checklists"]), "issues": issues,
+                  "causes": {k: v for k, v in causes.items() if v}, "problems": list(problems.values())}
+
+
 # -- evidence manifest and PDF attachments -------------------------------------------------------
 def manifest_document(data: ReportData) -> dict[str, Any]:
     """The evidence manifest embedded in the PDF: every file and scan the report relies on, by SHA-256."""
@@ -388,6 +599,12 @@ def manifest_document(data: ReportData) -> dict[str, Any]:
             {k: e[k] for k in ("original_name", "kind", "checklist", "item", "system", "effective", "expires",
                                "sha256", "size", "media_type")}
             for e in data.evidence
+        ],
+        "documents": [
+            {"annex_no": e.get("ref"), "names": e["names"], "sha256": e["sha256"], "size": e["size"],
+             "media_type": e["media_type"],
+             "attachment": e.get("attachment") if data.embed_evidence else None}
+            for e in data.evidence_register
         ],
         "scans": [
             {k: s[k] for k in ("id", "system", "profile", "status", "started", "finished", "argv", "nmap_version",
@@ -429,5 +646,18 @@ def pdf_attachments(ws: Workspace, data: ReportData) -> list[tuple[str, bytes, s
             )
         items.append((_scan_attachment_name(s), blob, f"Raw nmap XML of scan #{s['id']} (SHA-256 {digest})",
                       "Source"))
+    if not data.embed_evidence:
+        return items
+    for row in data.evidence_register:
+        if not row.get("attachment"):
+            continue
+        blob = ws.read_blob(row["sha256"])
+        if hashlib.sha256(blob).hexdigest() != row["sha256"]:
+            raise RenderError(
+                f"Tài liệu minh chứng {row['ref']} ({row['names'][0]}) trong kho không khớp mã SHA-256",
+                en=f"evidence {row['ref']} in the store does not match its SHA-256",
+            )
+        items.append((row["attachment"], blob, f"{row['ref']}: {row['names'][0]} (SHA-256 {row['sha256']})",
+                      "Supplement"))
     return items
 

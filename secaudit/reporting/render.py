@@ -10,9 +10,9 @@ knows nothing of the machine-readable exports: the caller (``documents``) picks 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import mimetypes
+import re
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from secaudit import yamlio
+from secaudit import clock, yamlio
 from secaudit.errors import InputError, RenderError
 from secaudit.reporting.data import SEVERITIES, STATUS_ORDER, ReportData, version
-from secaudit.reporting.province import ProvinceData
 from secaudit.requirements.results import LABELS
 from secaudit.resources import data_dir
 from secaudit.text import visible, visible_html
@@ -59,33 +58,6 @@ def bar_chart(rows: list[tuple[str, int, str]], *, width: int = 460, bar: int = 
     return Markup("".join(parts))
 
 
-def stacked_chart(rows: list[tuple[str, list[tuple[int, str]]]], *, width: int = 560, bar: int = 16,
-                  label_width: int = 250) -> Markup:
-    """Horizontal stacked bars (one row per label; segments are (value, colour)) as inline SVG."""
-    top = max([sum(v for v, _ in segs) for _, segs in rows] + [1])
-    gap = 6
-    height = len(rows) * (bar + gap) + gap
-    room = width - label_width - 10
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" height="{height}"'
-             f' viewBox="0 0 {width} {height}" role="img" font-family="{SVG_FONT}">']
-    for i, (label, segments) in enumerate(rows):
-        y = gap + i * (bar + gap)
-        parts.append(f'<text x="{label_width - 6}" y="{y + bar - 4}" text-anchor="end" font-size="11">'
-                     f'{escape(label)}</text>')
-        x = float(label_width)
-        for value, colour in segments:
-            if not value:
-                continue
-            length = room * value / top
-            parts.append(f'<rect x="{x:.1f}" y="{y}" width="{length:.1f}" height="{bar}" fill="{escape(colour)}"/>'
-                         f'<text x="{x + length / 2:.1f}" y="{y + bar - 4}" text-anchor="middle" font-size="10"'
-                         f' fill="#fff">{int(value)}</text>')
-            x += length
-    parts.append("</svg>")
-    return Markup("".join(parts))
-
-
-# -- rendering ----------------------------------------------------------------------------------
 def _environment(template_dir: Path | None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     if template_dir is not None:
@@ -98,8 +70,9 @@ def _environment(template_dir: Path | None) -> jinja2.Environment:
         loader=jinja2.ChoiceLoader(loaders), autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, finalize=_shown,
     )
-    env.filters["vndate"] = _vndate
-    env.filters["vndatetime"] = _vndatetime
+    env.filters["vndate"] = vndate
+    env.filters["vndatetime"] = vndatetime
+    env.filters["balanced"] = balanced
     return env
 
 
@@ -110,7 +83,7 @@ def _shown(value: Any) -> Any:
     return visible(value) if isinstance(value, str) else value
 
 
-def _vndate(value: Any) -> str:
+def vndate(value: Any) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, str):
@@ -118,13 +91,80 @@ def _vndate(value: Any) -> str:
     return value.strftime("%d/%m/%Y")
 
 
-def _vndatetime(value: Any) -> str:
-    """ISO timestamps as dd/mm/yyyy HH:MM:SS UTC (what the scans recorded)."""
+def vndatetime(value: Any) -> str:
+    """ISO timestamps (stored in UTC) as dd/mm/yyyy HH:MM in Vietnam local time, the time readers live in."""
     if not value:
         return ""
     stamp = dt.datetime.fromisoformat(str(value))
-    suffix = " UTC" if stamp.utcoffset() == dt.timedelta(0) else (stamp.strftime(" %z") if stamp.tzinfo else "")
-    return stamp.strftime("%d/%m/%Y %H:%M:%S") + suffix
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    return stamp.astimezone(clock.VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
+# -- one Vietnamese text for readers ------------------------------------------------------------------
+#: Old-style tone placement ("hoá", "thuỷ") in the style the NĐ 30/2020 texts use ("hóa", "thủy").
+_TONE_MOVES = {"oá": "óa", "oà": "òa", "oả": "ỏa", "oã": "õa", "oạ": "ọa", "oé": "óe", "oè": "òe", "oẻ": "ỏe",
+               "oẽ": "õe", "oẹ": "ọe", "uý": "úy", "uỳ": "ùy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy"}
+_OLD_TONE = re.compile(r"(?<![qQ])(" + "|".join(_TONE_MOVES) + r")(?!\w)", re.IGNORECASE)
+_EN_TAIL = re.compile(r" / [\x20-\x7e]*$")
+_EN_MIDDLE = re.compile(r" / [\x20-\x7e]*?(?=: [^/]*[^\x00-\x7f])")
+_ISO_STAMP = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?)?\b")
+_FIELD = re.compile(r"\b(?:system|agency|host)\.([a-z_]+)\b")
+_RAW_ID = re.compile(r"\s*\((?:[a-z0-9]+-)+[a-z0-9]+\)")  # "(nd85-cd3-ha-tang)": a rule's id, not for readers
+_SOURCE_TAIL = re.compile(r";\s*nguồn thứ cấp:.*$", re.S)
+_SUB_ITEM = re.compile(r"(mục con) ([a-z0-9][a-z0-9.\-]*)")
+
+
+def spelling(text: str) -> str:
+    """Vietnamese text in one tone-placement convention: "hóa", "khóa", "thủy" (as in NĐ 30/2020)."""
+    def move(m: re.Match[str]) -> str:
+        found = m.group(1)
+        new = _TONE_MOVES[found.lower()]
+        return "".join(n.upper() if o.isupper() else n for o, n in zip(found, new, strict=True))
+
+    return _OLD_TONE.sub(move, unicodedata.normalize("NFC", text))
+
+
+def _local_stamp(m: re.Match[str]) -> str:
+    if not m.group(4):
+        return f"{m.group(3)}/{m.group(2)}/{m.group(1)}"
+    return vndatetime(m.group(0).replace("Z", "+00:00"))
+
+
+def reason_text(text: str, t: dict[str, Any], names: dict[str, Any], lang: str) -> str:
+    """An evaluator's reason as a reader's sentence: one language, names instead of codes, local dates.
+
+    The evaluator writes "Vietnamese / English" pairs and names systems, items and inventory fields by
+    their codes; a Vietnamese report keeps the Vietnamese half and says what each code stands for.
+    """
+    text = unicodedata.normalize("NFC", str(text))
+    if lang == "vi":
+        while True:
+            shorter = _EN_MIDDLE.sub("", _EN_TAIL.sub("", text))
+            if shorter == text:
+                break
+            text = shorter
+        fields = t["ar"]["field"]
+        text = _FIELD.sub(lambda m: fields.get(m.group(1), fields["other"]), text)
+        text = _SOURCE_TAIL.sub("", _RAW_ID.sub("", text))
+    elif text.count(" / ") == 1 and _EN_TAIL.search(text):
+        text = text.split(" / ", 1)[1]  # "vi / en": the English half
+    items = {key.split(":", 1)[1]: short for key, short in names.get("items", {}).items()}
+    text = _SUB_ITEM.sub(lambda m: f"{m.group(1)} “{items[m.group(2)]}”" if m.group(2) in items else m.group(0), text)
+    for code, label in names.get("checklists", {}).items():
+        text = re.sub(rf"(?<![\w.-]){re.escape(code)}(?![\w-])", label, text)
+    for code, name in names.get("systems", {}).items():
+        text = re.sub(rf"(?<![\w.-]){re.escape(code)}(?![\w-])", f"“{name}”" if lang == "vi" else name, text)
+    return _ISO_STAMP.sub(_local_stamp, text)
+
+
+def balanced(name: str, width: int = 26) -> Markup:
+    """An agency name for the header, split between words near its middle when it needs two lines."""
+    words = str(name).split()
+    if len(name) <= width or len(words) < 2:
+        return Markup(escape(name))
+    best = min(range(1, len(words)), key=lambda i: abs(len(" ".join(words[:i])) - len(" ".join(words[i:]))))
+    return Markup(escape(" ".join(words[:best])) + Markup("<br>") + escape(" ".join(words[best:])))
 
 
 def _source(env: jinja2.Environment, name: str) -> str:
@@ -147,7 +187,7 @@ def _render(env: jinja2.Environment, template: str, **context: Any) -> bytes:
     return unicodedata.normalize("NFC", html).encode("utf-8")
 
 
-def _prepare(template_dir: Path | None, lang: str) -> tuple[jinja2.Environment, dict[str, Any], dict[str, Any]]:
+def prepare_env(template_dir: Path | None, lang: str) -> tuple[jinja2.Environment, dict[str, Any], dict[str, Any]]:
     env = _environment(template_dir)
     try:
         strings, labels = _labels(env, lang)
@@ -162,47 +202,32 @@ def render_template(template: str, data: Any, *, lang: str, template_dir: Path |
 
     The template sees ``r`` (the data), ``T`` (strings for ``lang``), ``L`` (status labels) and ``css``.
     """
-    env, strings, labels = _prepare(template_dir, lang)
+    env, strings, labels = prepare_env(template_dir, lang)
     return _render(env, template, r=data, T=strings, L=labels, **context)
+
+
+def agency_context(data: ReportData, t: dict[str, Any]) -> dict[str, Any]:
+    """What the agency report's layouts (HTML and Word) read beside the data: the body's words and helpers."""
+    from secaudit.reporting.narrative import build_body
+    from secaudit.requirements.content import EVIDENCE_KINDS
+
+    index = 1 if data.lang == "en" else 0
+    return {
+        "B": build_body(data, t, vndate=vndate),
+        "say": lambda text: reason_text(text, t, data.names, data.lang),
+        "kinds": {code: pair[index] for code, pair in EVIDENCE_KINDS.items()},
+    }
 
 
 def render_html(data: ReportData, *, template: str = "agency.html.j2", template_dir: Path | None = None) -> bytes:
     """The agency report as one self-contained HTML document (CSS and charts inline, no scripts)."""
-    env, t, labels = _prepare(template_dir, data.lang)
+    env, t, labels = prepare_env(template_dir, data.lang)
     statuses = [(labels["status"][s], data.summary["statuses"][s], STATUS_COLOURS[s]) for s in STATUS_ORDER]
     severities = [(t["severity"][s], data.summary["findings_by_severity"][s], SEVERITY_COLOURS[s])
                   for s in SEVERITIES]
     charts = {"statuses": bar_chart(statuses), "severities": bar_chart(severities)}
-    return _render(env, template, r=data, T=t, L=labels, charts=charts)
-
-
-def render_province_html(data: ProvinceData, *, interactive: bool = True, template_dir: Path | None = None) -> bytes:
-    """The roll-up page; ``interactive`` adds the inline sort/filter script (never in the PDF path)."""
-    env, strings, labels = _prepare(template_dir, data.lang)
-    rows = []
-    for task, counts in zip(data.tasks, data.totals["per_task"], strict=True):
-        rows.append((task["short"], [(counts["met"], STATUS_COLOURS["dat"]), (counts["not_met"], "#ef8f00"),
-                                     (counts["overdue"], STATUS_COLOURS["chua-dat"]),
-                                     (counts["not_applicable"], STATUS_COLOURS["khong-ap-dung"])]))
-    totals = data.totals
-    charts = {
-        "tasks": stacked_chart(rows),
-        "agencies": bar_chart([
-            (strings["compliant"], totals["compliant"], STATUS_COLOURS["dat"]),
-            (strings["non_compliant"], totals["agencies"] - totals["compliant"], "#ef8f00"),
-            (strings["with_overdue"], totals["with_overdue"], STATUS_COLOURS["chua-dat"]),
-        ]),
-    }
-    script = unicodedata.normalize("NFC", _source(env, "province.js")) if interactive else ""
-    csp_hash = Markup("'sha256-" + _b64(hashlib.sha256(script.encode("utf-8")).digest()) + "'") if script else ""
-    return _render(env, "province.html.j2", p=data, T=strings, L=labels, charts=charts, script=Markup(script),
-                   csp_hash=csp_hash, colours=STATUS_COLOURS)
-
-
-def _b64(raw: bytes) -> str:
-    import base64
-
-    return base64.b64encode(raw).decode("ascii")
+    html = _render(env, template, r=data, T=t, L=labels, charts=charts, **agency_context(data, t))
+    return spelling(html.decode("utf-8")).encode("utf-8") if data.lang == "vi" else html
 
 
 class _AssetFetcher:

@@ -75,6 +75,7 @@ class ImportSummary:
     recorded: int
     skipped: int
     evidence: int
+    unchanged: int = 0  # rows already stored exactly as written (Excel import leaves them alone)
 
 
 def load_answers(path: Path) -> tuple[AnswersFile, yamlio.Located]:

@@ -182,6 +182,90 @@ def describe(cond: Any, *, lang: str = "vi") -> str:
     return f"mọi hệ thống đều {inner}" if lang == "vi" else f"every system has {inner}"
 
 
+# -- plain-language reading (prompts for officers) ------------------------------------------------
+# Attribute -> the VALUE_LABELS table naming its coded values, and the verb (positive, negative)
+# that joins the subject to those labels.
+_VALUE_TABLES = {
+    "agency.kind": ("AgencyKind", "là", "không phải là"),
+    "agency.role": ("AgencyRole", "là", "không phải là"),
+    "system.restricted_sector": ("RestrictedSector", "thuộc lĩnh vực", "không thuộc lĩnh vực"),
+    "system.hosting": ("Hosting", "đặt tại", "không đặt tại"),
+    "system.infrastructure_scope": ("InfraScope", "có phạm vi", "không có phạm vi"),
+    "system.industrial_control_grade": ("IcsGrade", "thuộc", "không thuộc"),
+}
+# Yes/no attributes whose description does not read as a verb phrase after the subject.
+_YES_NO_PHRASES = {
+    "system.critical": ("được xác định là trọng yếu", "không phải hệ thống trọng yếu"),
+    "system.national_egov_247": ("là hệ thống Chính phủ điện tử quốc gia vận hành 24/7",
+                                 "không phải hệ thống Chính phủ điện tử quốc gia vận hành 24/7"),
+    "agency.has_critical_system": ("có hệ thống thông tin trọng yếu", "không có hệ thống thông tin trọng yếu"),
+}
+_NOUNS = {"system.level": "cấp độ", "system.level_approved": "cấp độ đã phê duyệt"}
+_NUMBER_OPS = {"gte": "từ {} trở lên", "gt": "trên {}", "lte": "từ {} trở xuống", "lt": "dưới {}",
+               "eq": "{}", "ne": "khác {}"}
+
+
+def _either(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " hoặc " + words[-1]
+
+
+def _value_words(attr: str, values: list[Any]) -> list[str]:
+    from secaudit.inventory.models import VALUE_LABELS
+
+    table = VALUE_LABELS.get(_VALUE_TABLES[attr][0], {})
+    words = [table.get(str(v), str(v)) for v in values]
+    if attr == "system.restricted_sector":  # "quân sự" reads better than "Quân sự" mid-sentence
+        words = [w[:1].lower() + w[1:] for w in words]
+    return [f"“{w}”" if "," in w else w for w in words]  # "Sở, ban, ngành" stays one choice
+
+
+def _explain_compare(cond: Mapping[str, Any]) -> str:
+    attr = cond["attr"]
+    op = next(k for k in cond if k != "attr")
+    value = cond[op]
+    subject = "cơ quan" if attr.startswith("agency.") else "hệ thống"
+    desc = ATTRIBUTES.get(attr, attr)
+    if op == "known":
+        return f"đã khai báo {desc}" if value else f"chưa khai báo {desc}"
+    if isinstance(value, bool) and op in ("eq", "ne"):
+        yes = value if op == "eq" else not value
+        if attr in _YES_NO_PHRASES:
+            return f"{subject} {_YES_NO_PHRASES[attr][0 if yes else 1]}"
+        return f"{subject} {desc}" if yes else f"{subject} không {desc}"
+    if attr in _VALUE_TABLES and op in ("eq", "ne", "in", "not_in"):
+        _, positive, negative = _VALUE_TABLES[attr]
+        values = value if isinstance(value, list) else [value]
+        verb = positive if op in ("eq", "in") else negative
+        return f"{subject} {verb} {_either(_value_words(attr, values))}"
+    noun = _NOUNS.get(attr, desc)
+    if op in ("in", "not_in"):
+        shown = _either([str(v) for v in value])
+        return f"{subject} có {noun} {'' if op == 'in' else 'không phải '}{shown}".replace("  ", " ")
+    return f"{subject} có {noun} {_NUMBER_OPS[op].format(value)}"
+
+
+def explain(cond: Any) -> str:
+    """A condition as a Vietnamese sentence for the officer answering the walk: attribute
+    descriptions and the drop-down labels of coded values, never attribute names, codes or symbols
+    (``describe`` keeps the compact form for ``checklist show``). Evaluation is not affected."""
+    if cond is None:
+        return "luôn áp dụng"
+    if "attr" in cond:
+        return _explain_compare(cond)
+    (key, value), = cond.items()
+    if key in ("all", "any"):
+        parts = [explain(sub) for sub in value]
+        if len(parts) == 1:
+            return parts[0]
+        return (", đồng thời " if key == "all" else "; hoặc ").join(parts)
+    if key == "not":
+        return f"không phải trường hợp: {explain(value)}"
+    inner = explain(value)
+    if key == "any_system":
+        return f"có ít nhất một hệ thống thỏa điều kiện: {inner}"
+    return f"mọi hệ thống đều thỏa điều kiện: {inner}"
+
+
 def json_schema_defs() -> dict[str, Any]:
     """JSON Schema definitions (``Condition``, ``Comparison``) of the language, for editors and docs.
 

@@ -282,7 +282,9 @@ def _evaluate_item(
         return result
     if applies.value is None:
         names = ", ".join(sorted(applies.unknown))
-        result.reasons.append(f"chưa đủ thông tin để xác định áp dụng: {names} / applicability unknown: {names}")
+        facts = ", ".join(f"“{conditions.ATTRIBUTES.get(n, n)}”" for n in sorted(applies.unknown))
+        result.reasons.append(f"chưa đủ thông tin để xác định áp dụng: chưa khai báo {facts}"
+                              f" / applicability unknown: {names}")
         result.overdue = _overdue(item.deadline, result.status, ctx.as_of)
         return result
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from secaudit import clock
 from secaudit.errors import InputError, NotFoundError
 from secaudit.requirements.content import EVIDENCE_KINDS, UNCLASSIFIED
 from secaudit.store import auditlog
-from secaudit.store.workspace import Workspace, now
+from secaudit.store.workspace import Workspace, dumps, now
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 MIN_PREFIX = 6
@@ -36,28 +37,36 @@ def _check_kind(kind: str) -> None:
                          en=f"unknown evidence kind '{kind}'")
 
 
-def _item_target(ref: str, system: str | None) -> tuple[str, str]:
-    """``checklist:item`` checked against the checklists, and against the system scope of the item."""
+def _item_target(ref: str, system: str | None) -> tuple[str, str, str]:
+    """``checklist:item`` checked against the checklists and the item's system scope; with the kind of
+    document the item asks for first (the default kind of a file linked to it)."""
     from secaudit.requirements.content import Library
+    from secaudit.requirements.walk import default_evidence_kind
 
     checklist, item = Library().resolve_ref(ref)
     if item.scope == "system" and not system:
         raise InputError(f"Mục {ref} tính theo hệ thống: cần --system", en=f"{ref} is per system: give --system")
     if item.scope == "agency" and system:
         raise InputError(f"Mục {ref} tính theo cơ quan: bỏ --system", en=f"{ref} is per agency: drop --system")
-    return checklist.id, item.id
+    return checklist.id, item.id, default_evidence_kind(item)
 
 
 def add(
     ws: Workspace, file: Path, *, actor: str, agency: str | None = None, system: str | None = None,
-    kind: str = UNCLASSIFIED, effective: dt.date | None = None, expires: dt.date | None = None,
+    kind: str | None = None, effective: dt.date | None = None, expires: dt.date | None = None,
     item: str | None = None, note: str | None = None,
 ) -> dict[str, Any]:
     """Store ``file`` (once per content) and record what it proves; returns the new reference row.
 
-    ``effective`` defaults to today. Everything is checked before the file is copied.
+    With ``item`` (``checklist:item``) the file is linked to that requirement's answer for the
+    agency (and system): the evaluator counts it with the answer, now or once one is given, and an
+    answer already recorded lists it among its files. ``kind`` defaults to the kind of document the
+    item asks for first (unclassified without an item); ``effective`` defaults to today.
+    ``answer`` in the returned row is the linked answer's status (None when not answered yet).
+    Everything is checked before the file is copied.
     """
-    _check_kind(kind)
+    if kind is not None:
+        _check_kind(kind)
     if system and not agency:
         raise InputError("--system cần đi kèm --agency", en="--system needs --agency")
     if item and not agency:  # a link without an agency would back no assessment and appear in no report
@@ -66,7 +75,8 @@ def add(
         ws.require_agency(agency)
     if agency and system:
         ws.system_id(agency, system)
-    checklist_id, item_id = _item_target(item, system) if item else (None, None)
+    checklist_id, item_id, item_kind = _item_target(item, system) if item else (None, None, UNCLASSIFIED)
+    kind = kind or item_kind
     effective = effective or clock.today()
     if expires is not None and expires < effective:
         raise InputError(f"Ngày hết hiệu lực {expires} trước ngày có hiệu lực {effective}",
@@ -84,6 +94,7 @@ def add(
         cursor = db.execute(f"insert into evidence_refs ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
                             [row[c] for c in cols])
         row["id"] = cursor.lastrowid
+        row["answer"] = _link_answer(db, digest, agency, system, checklist_id, item_id) if item_id else None
         size = db.execute("select size from evidence where sha256 = ?", [digest]).fetchone()[0]
         auditlog.append(
             ws, actor=actor, action="evidence.add", agency=agency or "", subject=digest,
@@ -92,6 +103,20 @@ def add(
         )
     row["size"] = size
     return row
+
+
+def _link_answer(db: Any, digest: str, agency: str | None, system: str | None, checklist: str | None,
+                 item: str) -> str | None:
+    """Add the file to the recorded answer it backs (if there is one); that answer's status."""
+    found = db.execute("select evidence, status from answers where agency = ? and system = ? and checklist = ?"
+                       " and item = ?", [agency, system or "", checklist, item]).fetchone()
+    if found is None:
+        return None
+    hashes = json.loads(found[0] or "[]")
+    if digest not in hashes:
+        db.execute("update answers set evidence = ? where agency = ? and system = ? and checklist = ? and item = ?",
+                   [dumps([*hashes, digest]), agency, system or "", checklist, item])
+    return str(found[1])
 
 
 def backs(ref: dict[str, Any]) -> str | None:
@@ -118,6 +143,38 @@ def list_refs(ws: Workspace, agency: str | None = None, system: str | None = Non
         sql += " where " + " and ".join(where)
     sql += " order by r.agency, r.effective, r.id"
     return list(ws.db.query(sql, params))
+
+
+def list_files(ws: Workspace, agency: str | None = None, system: str | None = None) -> list[dict[str, Any]]:
+    """Every stored file once per agency, with every requirement it is linked to (``links``).
+
+    A file added twice, or attached to several answers, has several references; this folds them
+    into one row: its names, kinds and systems, the requirements it backs (``checklist:item
+    (system)``, empty when it backs none), the scans whose raw output it is (``scans``), the
+    earliest effective and latest expiry dates, the first time it was added, and the references
+    themselves (``refs``). Linked files (to a requirement or a scan) come first.
+    """
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for ref in list_refs(ws, agency, system):
+        groups.setdefault((ref["agency"] or "", ref["sha256"]), []).append(ref)
+    scans: dict[tuple[str, str], list[int]] = {}
+    for scan_id, owner, digest in ws.db.execute(
+            "select id, agency, xml_sha256 from scans where xml_sha256 is not null order by id"):
+        scans.setdefault((owner, digest), []).append(int(scan_id))
+    rows = []
+    for (owner, digest), refs in groups.items():
+        links = list(dict.fromkeys(b for b in (backs(r) for r in refs) if b))
+        expiries = [r["expires"] for r in refs if r["expires"]]
+        rows.append({
+            "sha256": digest, "original_name": "; ".join(dict.fromkeys(r["original_name"] for r in refs)),
+            "agency": owner or None, "system": ", ".join(dict.fromkeys(r["system"] for r in refs if r["system"])),
+            "kind": ", ".join(dict.fromkeys(r["kind"] for r in refs)), "links": links,
+            "scans": scans.get((owner, digest), []),
+            "effective": min(r["effective"] for r in refs), "expires": max(expiries) if expiries else None,
+            "size": refs[0]["size"], "added_at": min(r["added_at"] for r in refs), "refs": refs,
+        })
+    rows.sort(key=lambda r: (not (r["links"] or r["scans"]), r["agency"] or "", r["effective"], r["original_name"]))
+    return rows
 
 
 def resolve(ws: Workspace, prefix: str) -> str:

@@ -2,12 +2,18 @@
 
 The walk saves after every answer and keeps a bookmark, so a stopped walk resumes at the next item.
 It asks the evaluator itself whether a saved answer counts, so there is no second copy of the rules.
+
+Steps are asked by item (``Group``): an item that applies per system is asked once for all the
+agency's systems, with per-system exceptions (``parse_answer``). On resume, the items skipped earlier
+in the same session and still unanswered are asked again first, then the walk continues after the
+bookmark (``walk_order``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from secaudit.errors import InputError, NotFoundError
@@ -86,6 +92,13 @@ class Session:
     answered: int
     skipped: int
     resumed: bool
+    positions: dict[str, int] = field(default_factory=dict)  # step key -> index, set by ``resume_index``
+
+    def advance(self, key: str) -> None:
+        """Move the bookmark to ``key`` unless it is already further on: answering an item asked
+        again (skipped earlier) must not send the walk back."""
+        if self.cursor is None or self.positions.get(key, -1) > self.positions.get(self.cursor, -1):
+            self.cursor = key
 
 
 def open_session(
@@ -114,6 +127,7 @@ def open_session(
 
 def resume_index(session: Session, steps: list[Step]) -> int:
     """Where the walk continues: after the bookmarked step (from the start if it is gone)."""
+    session.positions = {step.key: index for index, step in enumerate(steps)}
     if session.cursor is None:
         return 0
     for index, step in enumerate(steps):
@@ -135,9 +149,9 @@ def answer_step(
                       item=step.item.id, status=status, note=note, files=evidence, actor=actor,
                       effective=effective, source=f"assess session-{session.id}")
         session.answered += 1
-        session.cursor = step.key
+        session.advance(step.key)
         db.execute("update assess_sessions set cursor = ?, answered = ?, updated = ? where id = ?",
-                   [step.key, session.answered, now(), session.id])
+                   [session.cursor, session.answered, now(), session.id])
 
 
 def evaluate_step(
@@ -172,10 +186,10 @@ def default_evidence_kind(item: Item) -> str:
 def skip_step(ws: Workspace, session: Session, step: Step) -> None:
     """Leave a step as it is and move the bookmark past it."""
     session.skipped += 1
-    session.cursor = step.key
+    session.advance(step.key)
     with ws.transaction() as db:
         db.execute("update assess_sessions set cursor = ?, skipped = ?, updated = ? where id = ?",
-                   [step.key, session.skipped, now(), session.id])
+                   [session.cursor, session.skipped, now(), session.id])
 
 
 def finish_session(ws: Workspace, session: Session, *, actor: str) -> None:
@@ -186,3 +200,102 @@ def finish_session(ws: Workspace, session: Session, *, actor: str) -> None:
                         subject=f"session-{session.id}",
                         detail={"answered": session.answered, "skipped": session.skipped})
 
+
+
+# -- asking by item ---------------------------------------------------------------------------------
+@dataclass
+class Group:
+    """The steps of one item asked together: the agency's one step, or one step per system."""
+
+    steps: list[Step]
+    first: int  # index of the first step in the walk's step list
+
+    @property
+    def checklist(self) -> Checklist:
+        return self.steps[0].checklist
+
+    @property
+    def item(self) -> Item:
+        return self.steps[0].item
+
+    @property
+    def systems(self) -> list[str]:
+        """The systems asked about (empty for an agency item)."""
+        return [s.system for s in self.steps if s.system is not None]
+
+    @property
+    def unanswered(self) -> bool:
+        return any(s.answer is None for s in self.steps)
+
+
+def group_steps(steps: list[Step]) -> list[Group]:
+    """Consecutive steps of the same item, together (``walk_steps`` lists an item's systems in a row)."""
+    groups: list[Group] = []
+    for index, step in enumerate(steps):
+        last = groups[-1] if groups else None
+        if last is not None and (last.checklist.id, last.item.id) == (step.checklist.id, step.item.id):
+            last.steps.append(step)
+        else:
+            groups.append(Group([step], index))
+    return groups
+
+
+def walk_order(steps: list[Step], start: int) -> tuple[list[Group], list[Group]]:
+    """What a (resumed) walk asks: first the items before the bookmark that are still unanswered
+    for some system (skipped earlier in this session), then the items from the bookmark on."""
+    groups = group_steps(steps)
+    again = [g for g in groups if g.first + len(g.steps) <= start and g.unanswered]
+    rest = [g for g in groups if g.first + len(g.steps) > start]
+    return again, rest
+
+
+STATUS_WORDS = {
+    "d": "dat", "đ": "dat", "dat": "dat", "đạt": "dat",
+    "c": "chua-dat", "chua-dat": "chua-dat", "chưa đạt": "chua-dat", "chua dat": "chua-dat",
+    "k": "khong-ap-dung", "khong-ap-dung": "khong-ap-dung", "không áp dụng": "khong-ap-dung",
+    "khong ap dung": "khong-ap-dung",
+}
+_EXCEPT = re.compile(r"^(?:ngoại trừ|ngoai tru|trừ|tru|except)\s+", re.IGNORECASE)
+_PAIR = re.compile(r"^(\S+?)\s*[:=]\s*(.+)$")
+_STATUS_HELP = "d (đạt), c (chưa đạt) hoặc k (không áp dụng)"
+
+
+def parse_answer(text: str, systems: list[str]) -> dict[str | None, str]:
+    """An answer typed in the walk, as target -> status; targets not named are left as they are.
+
+    ``d`` answers the agency item, or every system of a per-system item; ``d, ngoại trừ 2: c`` (or
+    ``d, trừ mot-cua: c; 3: k``) gives exceptions by number in the list or by system code;
+    ``2: c`` answers one system only. Raises ``InputError`` in Vietnamese for anything else.
+    """
+    parts = [p.strip() for p in re.split(r"[,;]", text.strip().lower()) if p.strip()]
+    if not parts:
+        return {}
+    if not systems:
+        if len(parts) == 1 and parts[0] in STATUS_WORDS:
+            return {None: STATUS_WORDS[parts[0]]}
+        raise InputError(f"Trả lời '{text.strip()}' không hợp lệ: chọn {_STATUS_HELP}",
+                         en="answer d, c or k")
+    chosen: dict[str | None, str] = {}
+    if parts[0] in STATUS_WORDS:
+        chosen = dict.fromkeys(systems, STATUS_WORDS[parts[0]])
+        parts = parts[1:]
+    for part in parts:
+        match = _PAIR.match(_EXCEPT.sub("", part))
+        if match is None:
+            raise InputError(f"Không hiểu '{part}': viết trạng thái chung rồi ngoại lệ, ví dụ"
+                             f" 'd, ngoại trừ 2: c' (2 là số thứ tự hoặc mã hệ thống)",
+                             en="write a status for all, then exceptions such as 'd, except 2: c'")
+        who, word = match[1], match[2].strip()
+        if who.isdigit() and 1 <= int(who) <= len(systems):
+            target = systems[int(who) - 1]
+        elif who in systems:
+            target = who
+        else:
+            numbers = f"1–{len(systems)}" if len(systems) > 1 else "1"
+            raise InputError(f"Không có hệ thống '{who}' trong mục này: dùng số thứ tự {numbers} hoặc mã"
+                             f" ({', '.join(systems)})", en=f"no system {who!r} in this item")
+        if word not in STATUS_WORDS:
+            raise InputError(f"Trạng thái '{word}' cho {target} không hợp lệ: chọn {_STATUS_HELP}",
+                             en="status d, c or k")
+        chosen[target] = STATUS_WORDS[word]
+    return chosen

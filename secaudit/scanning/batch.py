@@ -154,21 +154,12 @@ def scan_agency(
         fresh_until = (dt.date.fromisoformat(started[:10]) + dt.timedelta(days=settings.freshness_days)).isoformat()
         owned_by = owner()
         stop = threading.Event()
-        with _stop_on_signals(stop):
+        with stop_on_signals(stop):
             with ws.transaction() as db:
                 for group in groups:
-                    group.scan_id = inserted_id(db.table("scans").insert({
-                        "agency": agency, "system": group.system, "profile": profile.id, "status": "running",
-                        "started": started, "argv": dumps(group.argv), "nmap_version": version, "operator": actor,
-                        "targets": dumps([h.address for h in group.hosts]), "batch": batch, "source": "nmap",
-                        "command": dumps(command) if command else None, "scope": scope_json, "fresh_until": fresh_until,
-                        "coverage": dumps(group.coverage.to_json()), **owned_by,
-                    }))
-                    # pending until the run is recorded: an interrupted scan shows unknown hosts
-                    for host in group.hosts:
-                        db.table("scan_hosts").insert({"scan_id": group.scan_id, "system": host.system,
-                                                       "address": host.address, "declared": int(host.declared),
-                                                       "state": "unknown", "reason": PENDING})
+                    insert_running(db, group, agency=agency, profile=profile.id, started=started, version=version,
+                                   actor=actor, batch=batch, command=command, fresh_until=fresh_until,
+                                   owned_by=owned_by, scope_json=scope_json)
                 auditlog.append(ws, actor=actor, action="scan.start", agency=agency, subject=f"batch-{batch}",
                                 detail={"scans": [g.scan_id for g in groups], "profile": profile.id,
                                         "scope": scope_json})
@@ -180,8 +171,25 @@ def scan_agency(
     return ScanBatch(batch, outcomes, interrupted)
 
 
+def insert_running(db: Any, group: Group, *, agency: str, profile: str, started: str, version: str | None, actor: str,
+                   batch: str, command: dict[str, Any] | None, fresh_until: str, owned_by: dict[str, Any],
+                   scope_json: str | None = None) -> None:
+    """Write ``group``'s scan row as *running* before nmap starts, with its hosts pending: until the run is
+    recorded, an interrupted scan shows them unknown (``scan AGENCY`` and ``scan --all`` alike)."""
+    group.scan_id = inserted_id(db.table("scans").insert({
+        "agency": agency, "system": group.system, "profile": profile, "status": "running",
+        "started": started, "argv": dumps(group.argv), "nmap_version": version, "operator": actor,
+        "targets": dumps([h.address for h in group.hosts]), "batch": batch, "source": "nmap",
+        "command": dumps(command) if command else None, "scope": scope_json, "fresh_until": fresh_until,
+        "coverage": dumps(group.coverage.to_json()), **owned_by,
+    }))
+    for host in group.hosts:
+        db.table("scan_hosts").insert({"scan_id": group.scan_id, "system": host.system, "address": host.address,
+                                       "declared": int(host.declared), "state": "unknown", "reason": PENDING})
+
+
 @contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
     """While inside, SIGTERM and SIGHUP set ``stop`` (the scan then ends as on Ctrl-C) instead of killing us.
 
     Without this the default action ends Python at once: nmap keeps running and the rows stay
@@ -257,7 +265,7 @@ def _execute(
                     group, run, error = results[0]
                     if group.done < group.total and run is not None and not (run.interrupted or run.timed_out):
                         group.done = group.total
-                    outcomes[group.scan_id] = _record_group(ws, agency, group, run, error, rules, actor=actor,
+                    outcomes[group.scan_id] = record_group(ws, agency, group, run, error, rules, actor=actor,
                                                             stopped=interrupted)
                     results.pop(0)
                 if progress is not None and (time.monotonic() - last >= PROGRESS_EVERY or not pending):
@@ -269,7 +277,7 @@ def _execute(
     return [outcomes[g.scan_id] for g in groups], interrupted
 
 
-def _record_group(
+def record_group(
     ws: Workspace, agency: str, group: Group, run: NmapRun | None, error: BaseException | None,
     rules: list[ScanRule], *, actor: str, stopped: bool,
 ) -> ScanOutcome:

@@ -19,7 +19,7 @@ from secaudit.scanning.profiles import STATS_EVERY, ScanProfile
 from secaudit.scanning.rules import Coverage, ScanRules
 from secaudit.store.workspace import Workspace
 
-__all__ = ["DeclaredHost", "Group", "declared_hosts", "plan_groups", "with_servicedb"]
+__all__ = ["DeclaredHost", "Group", "Pass", "Unit", "declared_hosts", "plan_groups", "plan_province", "with_servicedb"]
 
 
 @dataclass
@@ -181,6 +181,31 @@ def _coverage(ports: str, argv: list[str]) -> Coverage:
     return Coverage(port_set(ports), frozenset(scripts), "-sV" in argv)
 
 
+def _needs(
+    members: list[DeclaredHost], profile: ScanProfile, rule_set: ScanRules, *, syn: bool, progress: bool,
+) -> tuple[str, list[str], dict[int, str]]:
+    """What one nmap process over ``members`` needs: its port list, its options and the port names to tell nmap."""
+    ports = compress_ports(port_set(profile.port_spec()) | {p for h in members for p in h.ports})
+    scripts, names = _declared_needs(rule_set, members)
+    options = _with_scripts(validate_options(profile.scan.options), scripts)
+    if syn:
+        options.insert(0, "-sS")
+    if progress:
+        options.append(STATS_EVERY)
+    return ports, options, names
+
+
+def _group(
+    members: list[DeclaredHost], ports: str, options: list[str], names: dict[int, str], *, syn: bool,
+    nmap_binary: str | list[str],
+) -> Group:
+    targets = list(dict.fromkeys(Target(h.target.kind, h.target.value) for h in members))
+    argv = build_argv(targets, ports=ports, options=options, nmap_binary=nmap_binary, privileged=syn)
+    systems = {h.system for h in members}
+    return Group(systems.pop() if len(systems) == 1 else "", members, argv, _coverage(ports, argv),
+                 sum(cidr_size(t) for t in targets), names=names)
+
+
 def plan_groups(
     hosts: list[DeclaredHost], profile: ScanProfile, rule_set: ScanRules, *, jobs: int, syn: bool, progress: bool,
     nmap_binary: str | list[str],
@@ -189,21 +214,56 @@ def plan_groups(
 
     ``progress`` adds nmap's periodic statistics, which the progress display reads.
     """
-    base_options = validate_options(profile.scan.options)
-    base = profile.port_spec()
     groups: list[Group] = []
     for members in _plan(hosts, jobs):
-        ports = compress_ports(port_set(base) | {p for h in members for p in h.ports})
-        targets = list(dict.fromkeys(Target(h.target.kind, h.target.value) for h in members))
-        scripts, names = _declared_needs(rule_set, members)
-        options = _with_scripts(base_options, scripts)
-        if syn:
-            options.insert(0, "-sS")
-        if progress:
-            options.append(STATS_EVERY)
-        argv = build_argv(targets, ports=ports, options=options, nmap_binary=nmap_binary, privileged=syn)
-        systems = {h.system for h in members}
-        groups.append(Group(systems.pop() if len(systems) == 1 else "", members, argv, _coverage(ports, argv),
-                            sum(cidr_size(t) for t in targets), names=names))
+        ports, options, names = _needs(members, profile, rule_set, syn=syn, progress=progress)
+        groups.append(_group(members, ports, options, names, syn=syn, nmap_binary=nmap_binary))
     return groups
 
+
+@dataclass
+class Unit:
+    """One agency's share of a province pass: the hosts its own ``scan AGENCY`` would give one nmap process."""
+
+    agency: str
+    group: Group  # command line as the agency's own scan would build it; ``scan_id`` is this unit's scan row
+
+
+@dataclass
+class Pass:
+    """One nmap process of a province pass: the units that need exactly the same command line, scanned together."""
+
+    units: list[Unit]
+    group: Group  # the process actually run, over the union of the units' targets
+
+
+def plan_province(
+    hosts_by_agency: dict[str, list[DeclaredHost]], profile: ScanProfile, rule_set: ScanRules, *, syn: bool,
+    progress: bool, nmap_binary: str | list[str],
+) -> list[Pass]:
+    """Plan one pass over every agency's declared hosts, in as few nmap processes as the profile allows.
+
+    Each agency is first planned exactly as ``scan AGENCY`` plans it (one process per address
+    family, over the profile's ports plus every port the agency declares, with the scripts and
+    port names its declared services call for). Agencies whose processes would differ only in
+    their targets share one process; any other difference (a port only one agency declares, a
+    script, a port named differently) keeps them apart, so every host is scanned with exactly the
+    command line its agency's own scan would use and the results are the same as separate runs.
+    """
+    passes: dict[tuple[Any, ...], Pass] = {}
+    for agency, hosts in hosts_by_agency.items():
+        for members in _plan(hosts, 1):
+            ports, options, names = _needs(members, profile, rule_set, syn=syn, progress=progress)
+            unit = Unit(agency, _group(members, ports, options, names, syn=syn, nmap_binary=nmap_binary))
+            key = (_family(members[0].target), ports, tuple(options), tuple(sorted(names.items())))
+            if key in passes:
+                passes[key].units.append(unit)
+            else:
+                passes[key] = Pass([unit], unit.group)
+    out: list[Pass] = []
+    for (_, ports, options, names), one in passes.items():
+        if len(one.units) > 1:
+            members = [h for u in one.units for h in u.group.hosts]
+            one.group = _group(members, ports, list(options), dict(names), syn=syn, nmap_binary=nmap_binary)
+        out.append(one)
+    return out

@@ -28,6 +28,8 @@ __all__ = ["STDERR_KEEP", "Recorder", "ScanOutcome", "add_evidence_ref", "insert
 
 #: How much of nmap's stderr a scan row keeps.
 STDERR_KEEP = 4000
+#: Finding rows written at once.
+_BATCH = 5000
 
 
 @dataclass
@@ -224,18 +226,38 @@ def _write_findings(
     tracks = {(r["system"], r["fkey"]): r for r in db.query(
         f"select * from finding_tracks where agency = ? and system in ({marks})", [agency, *sorted(systems)])
     } if systems else {}
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
+    new_tracks: list[tuple[Any, ...]] = []
+    next_id = int(db.execute("select coalesce(max(id), 0) from finding_tracks").fetchone()[0]) + 1
+    bears_on: dict[str, str] = {}
+
+    def flush() -> None:  # new tracks and finding rows go in batches: a sweep has hundreds of thousands
+        if new_tracks:
+            db.conn.executemany(
+                "insert into finding_tracks (id, agency, system, address, port, rule, fkey, status, first_seen,"
+                " first_scan, reopened, severity, title, detail, bears_on, last_seen, last_scan)"
+                " values (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, 0, ?, ?, ?, ?, ?, ?)", new_tracks)
+            new_tracks.clear()
+        if rows:
+            db.conn.executemany(
+                "insert into findings (scan_id, agency, system, address, port, rule, severity, checklist, item,"
+                " title, detail, fkey, track_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            rows.clear()
+
     for (system, key), (obs, address) in sorted(observations.items(), key=lambda kv: kv[0]):
         rule = obs.rule
         track = tracks.get((system, key))
-        values = {"severity": rule.severity, "title": rule.title, "detail": obs.detail,
-                  "bears_on": dumps(rule.bears_on), "last_seen": seen_at, "last_scan": scan_id}
+        refs = bears_on.get(rule.id)
+        if refs is None:
+            refs = bears_on[rule.id] = dumps(rule.bears_on)
         if track is None:
-            track_id = _insert(db, "finding_tracks", {
-                "agency": agency, "system": system, "address": address, "port": obs.port, "rule": rule.id,
-                "fkey": key, "status": "open", "first_seen": seen_at, "first_scan": scan_id, "reopened": 0,
-                **values})
+            track_id = next_id  # the id SQLite would give: the rows are inserted in this order
+            next_id += 1
+            new_tracks.append((track_id, agency, system, address, obs.port, rule.id, key, seen_at, scan_id,
+                               rule.severity, rule.title, obs.detail, refs, seen_at, scan_id))
         else:
+            values = {"severity": rule.severity, "title": rule.title, "detail": obs.detail, "bears_on": refs,
+                      "last_seen": seen_at, "last_scan": scan_id}
             track_id = int(track["id"])
             if track["last_scan"] is not None and int(track["last_scan"]) > scan_id:
                 values = {}  # an older file imported late: does not move the track backwards
@@ -246,15 +268,12 @@ def _write_findings(
                 _update(db, "finding_tracks", track_id, values)
         for ref in rule.bears_on:
             checklist, _, item = ref.partition(":")
-            rows.append({"scan_id": scan_id, "agency": agency, "system": system, "address": address,
-                         "port": obs.port, "rule": rule.id, "severity": rule.severity, "checklist": checklist,
-                         "item": item, "title": rule.title, "detail": obs.detail, "fkey": key, "track_id": track_id})
+            rows.append((scan_id, agency, system, address, obs.port, rule.id, rule.severity, checklist, item,
+                         rule.title, obs.detail, key, track_id))
         count += 1  # one problem, however many requirements it bears on
-    if rows:
-        db.conn.executemany(
-            "insert into findings (scan_id, agency, system, address, port, rule, severity, checklist, item, title,"
-            " detail, fkey, track_id) values (:scan_id, :agency, :system, :address, :port, :rule, :severity,"
-            " :checklist, :item, :title, :detail, :fkey, :track_id)", rows)
+        if len(rows) >= _BATCH:
+            flush()
+    flush()
     checks = {rule.id: rule.check for rule in rules}
     for track in tracks.values():
         if track["status"] != "open" or (track["system"], track["fkey"]) in observations:

@@ -254,8 +254,11 @@ def http_headers(port: PortResult) -> dict[str, str] | None:
     return None
 
 
+_http_headers = http_headers  # under another name: _check_port's own ``http_headers`` remembers per port
+
+
 def _is_web(port: PortResult) -> bool:
-    return any(s in port.scripts for s in ("http-headers", "http-title", "http-security-headers"))
+    return any(s in port.scripts for s in _WEB)
 
 
 def _is_tls(port: PortResult) -> bool:
@@ -313,9 +316,26 @@ def _same_ip(a: str, b: str) -> bool:
 
 
 # -- the checks --------------------------------------------------------------------------------
-def _check_port(rule: ScanRule, host: HostView, port: PortResult, as_of: dt.datetime) -> str | None:
-    """Detail text when ``rule`` fires on an open ``port``, else ``None``."""
+#: Scripts at least one of which must have run on a port for a check to be able to fire there.
+_WEB = ("http-headers", "http-title", "http-security-headers")  # what makes a port web (see _is_web)
+_NEEDS_A_SCRIPT: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("tls_protocol", "weak_cipher"), ("ssl-enum-ciphers",)), "weak_ssh_algorithm": ("ssh2-enum-algos",),
+    **dict.fromkeys(("cert_expired", "cert_expiring", "cert_self_signed", "cert_name_mismatch"), ("ssl-cert",)),
+    "http_no_https_redirect": _WEB, "missing_header": _WEB}
+
+
+def _check_port(rule: ScanRule, host: HostView, port: PortResult, as_of: dt.datetime,
+                parsed: dict[int, dict[str, str] | None] | None = None) -> str | None:
+    """Detail text when ``rule`` fires on an open ``port``, else ``None`` (``parsed``: headers by port, filled)."""
     check = rule.check
+
+    def http_headers(port: PortResult) -> dict[str, str] | None:
+        if parsed is None:
+            return _http_headers(port)
+        if port.port not in parsed:
+            parsed[port.port] = _http_headers(port)
+        return parsed[port.port]
+
     if check == "risky_service":
         trusted_name = port.method != "table" and (port.service or "") in rule.services
         if port.port in rule.ports or trusted_name:
@@ -415,7 +435,9 @@ def evaluate(
 ) -> list[Observation]:
     """Every finding the rules produce for one observed host (which must be ``up``)."""
     open_ports = {p.port: p for p in observed.ports if p.state == "open" and p.protocol == "tcp"}
+    in_order = sorted(open_ports.items())
     found: list[Observation] = []
+    parsed: dict[int, dict[str, str] | None] = {}  # each port's headers parsed once, whatever asks
     for rule in rules:
         if rule.public_web_only and not host.public_web:
             continue
@@ -425,7 +447,7 @@ def evaluate(
                                          "cổng mở / open: " + ", ".join(str(p) for p in sorted(open_ports))))
             continue
         if rule.check == "undeclared_port":
-            for number, port in sorted(open_ports.items()):
+            for number, port in in_order:
                 if number not in host.declared_ports:
                     found.append(Observation(rule, host.address, number,
                                              " ".join(x for x in (port.service or "?", port.product or "") if x)))
@@ -443,8 +465,11 @@ def evaluate(
                     state = next(iter(observed.extraports)) if len(observed.extraports) == 1 else "closed/filtered"
                 found.append(Observation(rule, host.address, number, f"trạng thái / state: {state}"))
             continue
-        for number, port in sorted(open_ports.items()):
-            detail = _check_port(rule, host, port, as_of)
+        needs = _NEEDS_A_SCRIPT.get(rule.check)
+        for number, port in in_order:
+            if needs and not any(n in port.scripts for n in needs):
+                continue  # the check reads a script that did not run here: it cannot fire
+            detail = _check_port(rule, host, port, as_of, parsed)
             if detail:
                 found.append(Observation(rule, host.address, number, detail))
     return found

@@ -16,10 +16,27 @@ from secaudit.services.workspace import Where, actor_name, library, open_workspa
 
 
 def import_answers(where: Where, agency: str, path: Path, *, actor: str | None = None) -> Any:
-    """Record every answer of an answers file (all or nothing); returns the import summary."""
+    """Record every answer of an answers file, YAML or Excel (.xlsx), all or nothing; returns the summary."""
+    if path.suffix.lower() == ".xlsx":
+        from secaudit.requirements.answers_xlsx import import_workbook
+
+        return import_workbook(open_workspace(where), library(), path, agency=agency, actor=actor_name(actor))
     from secaudit.requirements.answers import import_answers as load
 
     return load(open_workspace(where), library(), path, agency=agency, actor=actor_name(actor))
+
+
+def answers_workbook(where: Where, agency: str, output: Path, *, system: str | None = None, as_of: dt.date,
+                     profile: str = "tu-danh-gia") -> int:
+    """Write the answers workbook (.xlsx) to fill in, prefilled with the current answers; returns its rows."""
+    from secaudit.reporting.assessment import walk_steps
+    from secaudit.requirements.answers_xlsx import write_template
+
+    ws = open_workspace(where)
+    lib = library()
+    resolved = lib.resolve_profile(profile)
+    steps = walk_steps(ws, lib, agency, system=system, as_of=as_of, profile=resolved)
+    return write_template(ws, lib, output, steps, agency=agency, as_of=as_of, profile=resolved.id)
 
 
 def answers_template(where: Where, agency: str, *, system: str | None = None, as_of: dt.date,

@@ -13,10 +13,14 @@ if TYPE_CHECKING:
 
 
 def add_evidence(where: Where, file: Path, *, actor: str | None = None, agency: str | None = None,
-                 system: str | None = None, kind: str = "tai-lieu", item: str | None = None,
+                 system: str | None = None, kind: str | None = None, item: str | None = None,
                  effective: dt.date | None = None, expires: dt.date | None = None,
                  note: str | None = None) -> dict[str, Any]:
-    """Store a file by its SHA-256 (linked to ``item`` when given); returns its reference row."""
+    """Store a file by its SHA-256, linked to the answer of ``item`` (``CHECKLIST:ITEM``) when given.
+
+    Returns the reference row; its ``answer`` is the linked answer's status (None: not answered yet).
+    ``kind`` defaults to the kind of document the item asks for (unclassified without an item).
+    """
     from secaudit.requirements import evidence
 
     return evidence.add(open_workspace(where), file, actor=actor_name(actor), agency=agency, system=system,
@@ -36,6 +40,14 @@ def list_evidence(where: Where, agency: str | None = None, system: str | None = 
 
     rows = evidence.list_refs(open_workspace(where), agency, system)
     return rows
+
+
+def list_evidence_files(where: Where, agency: str | None = None,
+                        system: str | None = None) -> list[dict[str, Any]]:
+    """Stored files, once each per agency, with ``links`` (the requirements each backs; linked first)."""
+    from secaudit.requirements import evidence
+
+    return evidence.list_files(open_workspace(where), agency, system)
 
 
 def show_evidence(where: Where, sha256: str) -> dict[str, Any]:

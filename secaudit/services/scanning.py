@@ -21,6 +21,16 @@ def scan_agency(where: Where, agency: str, *, system: str | None = None, profile
                              syn=syn, progress=progress, command=command)
 
 
+def scan_province(where: Where, agencies: list[str] | None = None, *, profile: str = "nhanh",
+                  actor: str | None = None, allow_large: bool = False, jobs: int = 1, syn: bool = False,
+                  progress: Callable[[Any], None] | None = None, command: dict[str, Any] | None = None) -> Any:
+    """Scan several agencies' (or every agency's) declared hosts in one planned pass."""
+    from secaudit.scanning import province
+
+    return province.scan_province(open_workspace(where), agencies, profile_id=profile, actor=actor_name(actor),
+                                  allow_large=allow_large, jobs=jobs, syn=syn, progress=progress, command=command)
+
+
 def import_scan(where: Where, xml_file: Path, *, system: str, agency: str | None = None, actor: str | None = None,
                 scope_file: Path | None = None, profile: str = "nhanh",
                 command: dict[str, Any] | None = None) -> Any:

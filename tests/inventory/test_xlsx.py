@@ -67,20 +67,24 @@ def test_template_has_headers_lists_and_instructions(tmp_path: Path, cli) -> Non
     result = cli("inventory", "template", "-o", str(path))
     assert result.code == 0, result.err
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == [xlsx.SHEET_HELP, xlsx.SHEET_AGENCIES, xlsx.SHEET_SYSTEMS, xlsx.SHEET_HOSTS,
-                               xlsx.SHEET_LISTS]
-    systems = book[xlsx.SHEET_SYSTEMS]
+    assert book.sheetnames == [xlsx.SHEET_HELP, xlsx.SHEET_AGENCIES, xlsx.SHEET_SYSTEMS, xlsx.SHEET_LEVELS,
+                               xlsx.SHEET_HOSTS, xlsx.SHEET_LISTS]
+    systems, levels = book[xlsx.SHEET_SYSTEMS], book[xlsx.SHEET_LEVELS]
     titles = [c.value for c in systems[1]]
-    assert "Tên hệ thống *" in titles and "Hệ thống trọng yếu" in titles and "Cấp độ được phê duyệt" in titles
-    assert [c.value for c in systems[2]] == ["agency", *(s.key for s in fields.SYSTEM_FIELDS)]
+    assert "Tên hệ thống *" in titles and "Hệ thống trọng yếu" in titles and "Cấp độ được phê duyệt" not in titles
+    assert [c.value for c in systems[2]] == ["agency", *(s.key for s in fields.SYSTEM_FIELDS
+                                                         if not s.key.startswith("level."))]
+    assert [c.value for c in levels[2]] == ["agency", "system", *(s.key for s in fields.SYSTEM_FIELDS
+                                                                  if s.key.startswith("level."))]
     validations = {str(v.sqref).split(":")[0]: v for v in systems.data_validations.dataValidation}
     critical = validations[f"{openpyxl.utils.get_column_letter(_column(systems, 'critical'))}3"]
     assert critical.type == "list" and "có" in critical.formula1
     hosting = validations[f"{openpyxl.utils.get_column_letter(_column(systems, 'hosting'))}3"]
     assert hosting.type == "list" and xlsx.SHEET_LISTS in hosting.formula1
-    name_column = openpyxl.utils.get_column_letter(_column(systems, "level.decision_number"))
-    assert systems.column_dimensions[name_column].number_format == "@"  # Excel keeps '12/3' as text
-    level = validations[f"{openpyxl.utils.get_column_letter(_column(systems, 'level.approved'))}3"]
+    name_column = openpyxl.utils.get_column_letter(_column(levels, "level.decision_number"))
+    assert levels.column_dimensions[name_column].number_format == "@"  # Excel keeps '12/3' as text
+    validations = {str(v.sqref).split(":")[0]: v for v in levels.data_validations.dataValidation}
+    level = validations[f"{openpyxl.utils.get_column_letter(_column(levels, 'level.approved'))}3"]
     assert (level.type, level.formula1, level.formula2) == ("whole", "1", "5")
     help_text = "\n".join(str(c.value) for row in book[xlsx.SHEET_HELP].iter_rows() for c in row if c.value)
     assert "Ô để trống nghĩa là CHƯA RÕ" in help_text and "level.decision_number" in help_text
@@ -145,13 +149,14 @@ def _set(sheet_name: str, key: str, row_of: tuple[str, str] | int, value: Any, *
 
 
 LGSP = ("code", "lgsp-tinh")
+LGSP_LEVEL = ("system", "lgsp-tinh")
 BAD: dict[str, tuple[Mutation, str]] = {
     "bool-garbage": (_set(xlsx.SHEET_SYSTEMS, "critical", LGSP, "hình như có"), "yes or no"),
     "unknown-label": (_set(xlsx.SHEET_SYSTEMS, "hosting", LGSP, "Nhà riêng"), "is not one of"),
-    "level-7": (_set(xlsx.SHEET_SYSTEMS, "level.approved", LGSP, 7), "less than or equal"),
+    "level-7": (_set(xlsx.SHEET_LEVELS, "level.approved", LGSP_LEVEL, 7), "less than or equal"),
     "int-text": (_set(xlsx.SHEET_SYSTEMS, "users", LGSP, "khoảng 400"), "whole number"),
     "bad-date": (_set(xlsx.SHEET_SYSTEMS, "go_live", LGSP, "31/02/2021"), "date"),
-    "date-in-text-column": (_set(xlsx.SHEET_SYSTEMS, "level.decision_number", LGSP,
+    "date-in-text-column": (_set(xlsx.SHEET_LEVELS, "level.decision_number", LGSP_LEVEL,
                                  __import__("datetime").datetime(2026, 4, 10)), "must be text"),
     "formula": (_set(xlsx.SHEET_SYSTEMS, "users", LGSP, "=1+1", formula=True), "formula"),
     "hostile-host": (_set(xlsx.SHEET_HOSTS, "address", ("address", "127.0.10.1"), "-oN x"), "address"),
@@ -162,7 +167,7 @@ BAD: dict[str, tuple[Mutation, str]] = {
                          "duplicate system code"),
     "bad-code": (_set(xlsx.SHEET_SYSTEMS, "code", LGSP, "LGSP Tỉnh"), "code"),
     "missing-name": (_set(xlsx.SHEET_SYSTEMS, "name", LGSP, None), "name"),
-    "decision-without-level": (_set(xlsx.SHEET_SYSTEMS, "level.approved", LGSP, None), "level"),
+    "decision-without-level": (_set(xlsx.SHEET_LEVELS, "level.approved", LGSP_LEVEL, None), "level"),
     "unknown-column-key": (_set(xlsx.SHEET_SYSTEMS, "critical", 2, "critcal"), "unknown column"),
     "duplicate-agency": (_set(xlsx.SHEET_AGENCIES, "code", ("code", "so-y-te"), "so-khcn"), "duplicate agency"),
 }

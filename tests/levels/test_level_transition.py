@@ -87,7 +87,7 @@ def test_cli_level_list_kept_level_shows_no_error_and_the_deadline(ws: Workspace
     inventory.import_agencies(ws, inventory.load_agencies([source]), actor="pytest", source="t")
     table = cli("level", "list", "--as-of", "2026-09-01")
     assert table.code == 0, table.out + table.err  # no error
-    assert "bien-phap-luat-moi" in table.out and "2027-06-30" in table.out
+    assert "bổ sung biện pháp theo Luật An ninh mạng 2025" in table.out and "30/06/2027" in table.out
     rows = json.loads(cli("level", "list", "--as-of", "2026-09-01", "--format", "json").out)
     assert rows[0]["errors"] == 0 and rows[0]["due"] == "2027-06-30" and rows[0]["suggested"] == "3"
     assert cli("level", "list", "--as-of", "2027-07-01").code == 3  # the deadline passed: an error

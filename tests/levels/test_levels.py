@@ -451,7 +451,7 @@ def test_level_list_table_and_agency_filter(example_ws: Workspace, cli) -> None:
     result = cli("level", "list", "--agency", "so-khcn", "--as-of", "2026-11-22")
     assert result.code == 3  # thu-dien-tu-cong-vu has no decision
     assert "lgsp-tinh" in result.out and "tthc-tinh" not in result.out
-    assert "chua-ro-quy-che" in result.out  # ha-tang-ttdl-tinh: approved, quy chế date unknown
+    assert "chưa rõ ngày ban hành quy chế" in result.out  # ha-tang-ttdl-tinh: approved, quy chế date unknown
     assert cli("level", "list", "--agency", "khong-co").code == 1
 
 

@@ -20,6 +20,8 @@ SOURCE = EXAMPLES / "evidence" / "so-khcn"
 UNLINKED = "chưa gắn với yêu cầu nào"
 # example files under names without hyphens, so no table cell of the PDF wraps them
 PDF_NAME, LETTER_NAME = "bienbankhacphuc.pdf", "congvandaumoi.txt"
+LGSP = "Nền tảng tích hợp, chia sẻ dữ liệu tỉnh Nghệ An (LGSP)"
+PORTAL = "Cổng thông tin điện tử Sở Khoa học và Công nghệ"
 
 
 @pytest.fixture
@@ -61,7 +63,8 @@ def _pdf_text(cli, tmp_path: Path) -> str:
 
 
 def _section_v1(text: str) -> str:
-    return text[text.index("V. DANH MỤC MINH CHỨNG"):text.index("2. Các lần quét")]
+    """Phụ lục II, the evidence register (it was section V.1 before the report had a body and annexes)."""
+    return text[text.index("DANH MỤC TÀI LIỆU MINH CHỨNG"):text.index("KẾT QUẢ QUÉT KIỂM TRA KỸ THUẬT")]
 
 
 def _summary_count(text: str) -> int:
@@ -76,7 +79,7 @@ def _html_rows(cli, tmp_path: Path) -> list[str]:
     page = html.read_text(encoding="utf-8")
     table = re.search(r'<table class="grid evidence">(.*?)</table>', page, flags=re.S)
     assert table, "no evidence table"
-    return re.findall(r"<tr><td class=\"no\">.*?</tr>", table.group(1), flags=re.S)
+    return re.findall(r"<tr><td class=\"ref\">.*?</tr>", table.group(1), flags=re.S)
 
 
 def test_a_pdf_attached_as_a_scan_result_is_listed_in_v1(province, files, tmp_path: Path) -> None:
@@ -91,8 +94,9 @@ def test_a_pdf_attached_as_a_scan_result_is_listed_in_v1(province, files, tmp_pa
     section = _section_v1(text)
     assert PDF_NAME in section and "scan-1.xml" not in section
     rows = _html_rows(cli, tmp_path)
-    assert len(rows) == 1 and PDF_NAME in rows[0] and "ket-qua-quet" in rows[0]
-    assert "kh04-bcdtw:t1-lo-hong (lgsp-tinh)" in rows[0]
+    # kinds, requirements and systems by their Vietnamese names, not their codes
+    assert len(rows) == 1 and PDF_NAME in rows[0] and "kết quả dò quét" in rows[0] and "ket-qua-quet" not in rows[0]
+    assert f"Khắc phục lỗ hổng bảo mật ({LGSP})" in rows[0]
     assert _summary_count(text) == len(rows)
 
 
@@ -112,13 +116,19 @@ def test_each_stored_file_is_listed_once_with_what_it_backs(province, files, tmp
     rows = _html_rows(cli, tmp_path)
     assert len(rows) == 2  # three references to the PDF, one row; the letter on its own
     shared = next(r for r in rows if PDF_NAME in r)
-    assert shared.count(PDF_NAME) == 1 and "—" not in shared and UNLINKED not in shared
-    assert "kh04-bcdtw:t1-lo-hong (lgsp-tinh)" in shared and "kh04-bcdtw:t1-lo-hong (cong-ttdt-skhcn)" in shared
+    # the name once as the file (the attachment cell repeats it as "PL2-01-<name>")
+    assert len(re.findall(rf"(?<![-\w]){re.escape(PDF_NAME)}", shared)) == 1
+    assert "—" not in shared and UNLINKED not in shared
+    # one line per requirement, naming every system the file backs it for
+    assert shared.count("Khắc phục lỗ hổng bảo mật") == 1 and LGSP in shared and PORTAL in shared
     assert UNLINKED in next(r for r in rows if LETTER_NAME in r)
 
     text = _pdf_text(cli, tmp_path)
     section = _section_v1(text)
-    assert section.count(PDF_NAME) == 1 and section.count(LETTER_NAME) == 1
+    def listed(name: str) -> int:  # as a file name, not inside its attachment name "PL2-01-<name>"
+        return len(re.findall(rf"(?<![-\w]){re.escape(name)}", section))
+
+    assert listed(PDF_NAME) == 1 and listed(LETTER_NAME) == 1
     assert "chưa gắn với yêu" in section and "—" not in section  # (the cell may wrap before "cầu nào")
     assert _summary_count(text) == len(rows) == 2
 

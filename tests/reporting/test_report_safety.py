@@ -29,8 +29,9 @@ import pytest
 from report_fixtures import hostile_inventory, hostile_services, import_file, live_scan, record_recorded_scan
 
 from secaudit import clock
-from secaudit.reporting.documents import render_agency, render_province
+from secaudit.reporting.documents import render_agency
 from secaudit.reporting.render import render_pdf
+from secaudit.reporting.rollup import render_province
 from secaudit.requirements.content import Library
 from secaudit.store.workspace import Workspace
 

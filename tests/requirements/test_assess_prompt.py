@@ -79,7 +79,7 @@ def test_default_kind_is_a_document_the_item_asks_for_not_a_scan_result(province
     doc = tmp_path / "bao-cao-khac-phuc.pdf"
     doc.write_bytes(b"%PDF-1.4 bao cao")
     out = _walk(WALK, ["d", "", "", str(doc), "", "", "q"])  # Enter at "Loại": take the default
-    assert "[bao-cao]" in out and "[ket-qua-quet]" not in out
+    assert "[báo cáo]" in out and "[kết quả dò quét]" not in out  # offered by its label, not its code
     ws = Workspace.open(Path(os.environ["SECAUDIT_WORKSPACE"]))
     try:
         assert next(ws.db.query("select kind from evidence_refs where item = 't1-lo-hong'"))["kind"] == "bao-cao"

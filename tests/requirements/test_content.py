@@ -307,7 +307,7 @@ def test_bad_profiles_are_refused(lib_dirs: tuple[Path, Path], body: str, error:
         Library(checklists, profiles).resolve_profile("x")
 
 
-def test_profile_and_checklist_cli(cli) -> None:
+def test_profile_and_checklist_cli(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     shown = cli("profile", "show", "kiem-tra")
     assert shown.code == 0
     doc = json.loads(shown.out)
@@ -319,4 +319,7 @@ def test_profile_and_checklist_cli(cli) -> None:
     assert full["effective"] == {"from": "2026-01-05", "until": None}
     assert cli("checklist", "show", "khong-co").code == 1
     table = cli("checklist", "show", "kh04-bcdtw")
-    assert "system.restricted_sector ∉ {quan-su, quoc-phong, co-yeu}" in table.out
+    assert "system.restricted_sector" not in table.out and "Áp dụng khi" in table.out  # a sentence, not an expression
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    english = cli("checklist", "show", "kh04-bcdtw")
+    assert "system.restricted_sector ∉ {quan-su, quoc-phong, co-yeu}" in english.out

@@ -131,5 +131,5 @@ def test_provincial_police_owes_report_before_25_may_shown_by_status(
     monkeypatch.setenv("SECAUDIT_NOW", "2026-05-25T09:00:00+07:00")
     after = cli("status", "ca-tinh")
     line = next(ln for ln in after.out.splitlines() if "bc-cong-an-tinh-5-2026" in ln)
-    assert "2026-05-24" in line and "QUÁ HẠN" in line
+    assert "24/05/2026" in line and "QUÁ HẠN" in line
     assert after.code == 3

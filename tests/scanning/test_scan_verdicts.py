@@ -240,14 +240,14 @@ def test_demo_report_counts_each_problem_once(cli, example_services: Path, tmp_p
     book = load_workbook(xlsx, read_only=True)
     assert len(list(book["Phát hiện"].iter_rows(min_row=2, values_only=True))) == len(problems)
     severity_rows = [r for r in book["Tổng hợp"].iter_rows(values_only=True)
-                     if r and r[0] in ("nghiem-trong", "cao", "trung-binh", "thap") and isinstance(r[1], int)]
+                     if r and r[0] in ("Nghiêm trọng", "Cao", "Trung bình", "Thấp") and isinstance(r[1], int)]
     assert sum(r[1] for r in severity_rows) == len(problems)
 
     ws = Workspace.open(tmp_path / "ws")  # the cli fixture's workspace
     try:
         province = build_province(ws, LIB, None, as_of=DAY, profile=SELF)
-        row = next(a for a in province.agencies if a["code"] == "so-khcn")
-        assert row["open_findings"] == len(problems)
+        row = next(a for a in province.agencies if a.code == "so-khcn")
+        assert row.open_findings == len(problems)
         data = build_report(ws, LIB, "so-khcn", as_of=DAY, profile=SELF)
         assert data.counts["findings"] == len(problems)
     finally:

@@ -66,6 +66,55 @@ HEAD = {
     },
 }
 DATE_FORMAT = "DD/MM/YYYY"
+#: Labels of the coded values the workbook shows (the code itself stays only in the explicit code columns:
+#: "Mã", "Mục", "Mã kết quả", "Quy tắc"), Vietnamese first.
+VALUES: dict[str, dict[str, dict[str, str]]] = {
+    "vi": {
+        "counts": {"systems": "Số hệ thống thông tin", "critical": "Số hệ thống trọng yếu",
+                   "approved": "Số hệ thống đã phê duyệt cấp độ", "findings": "Số phát hiện chưa khắc phục",
+                   "evidence": "Số tệp minh chứng", "scans": "Số lần quét", "overdue_tasks": "Số nhiệm vụ quá hạn",
+                   "remaining": "Số nội dung còn tồn tại"},
+        "severity": {"nghiem-trong": "Nghiêm trọng", "cao": "Cao", "trung-binh": "Trung bình", "thap": "Thấp"},
+        "dossier": {"chua-lap": "Chưa lập hồ sơ", "da-lap": "Đã lập hồ sơ", "da-trinh-tham-dinh": "Đã trình thẩm định",
+                    "da-tham-dinh": "Đã thẩm định", "da-phe-duyet": "Đã phê duyệt"},
+        "hosting": {"trung-tam-du-lieu-rieng": "Trung tâm dữ liệu riêng của cơ quan",
+                    "trung-tam-du-lieu-tinh": "Trung tâm dữ liệu tỉnh", "dien-toan-dam-may": "Điện toán đám mây",
+                    "nha-cung-cap": "Hạ tầng của nhà cung cấp", "tai-co-quan": "Phòng máy chủ tại cơ quan"},
+        "scope": {"agency": "Cơ quan", "system": "Từng hệ thống"},
+        "scan_status": {"complete": "Hoàn tất", "incomplete": "Không hoàn tất"},
+        "level": {"none": "Chưa xác định", "n": "Cấp độ {n}"},
+    },
+    "en": {
+        "counts": {"systems": "Information systems", "critical": "Critical systems",
+                   "approved": "Systems with an approved level", "findings": "Open findings",
+                   "evidence": "Evidence files", "scans": "Scans", "overdue_tasks": "Overdue tasks",
+                   "remaining": "Open items"},
+        "severity": {"nghiem-trong": "Critical", "cao": "High", "trung-binh": "Medium", "thap": "Low"},
+        "dossier": {"chua-lap": "No dossier", "da-lap": "Dossier drafted",
+                    "da-trinh-tham-dinh": "Submitted for appraisal", "da-tham-dinh": "Appraised",
+                    "da-phe-duyet": "Approved"},
+        "hosting": {"trung-tam-du-lieu-rieng": "The agency's own data centre",
+                    "trung-tam-du-lieu-tinh": "Provincial data centre", "dien-toan-dam-may": "Cloud",
+                    "nha-cung-cap": "Vendor infrastructure", "tai-co-quan": "Server room at the agency"},
+        "scope": {"agency": "Agency", "system": "Each system"},
+        "scan_status": {"complete": "Complete", "incomplete": "Incomplete"},
+        "level": {"none": "Not determined", "n": "Level {n}"},
+    },
+}
+
+
+def _label(table: dict[str, str], value: Any) -> Any:
+    """The label of a coded value (unknown codes and empty values pass through unchanged)."""
+    return table.get(value, value) if isinstance(value, str) else value
+
+
+def _evidence_kind(kind: str | None, lang: str) -> str | None:
+    from secaudit.requirements.content import EVIDENCE_KINDS
+
+    if kind in EVIDENCE_KINDS:
+        vi, en = EVIDENCE_KINDS[kind]
+        return vi[:1].upper() + vi[1:] if lang == "vi" else en[:1].upper() + en[1:]
+    return kind
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -114,6 +163,7 @@ def render(data: ReportData) -> bytes:
 
     lang = data.lang
     h = HEAD[lang]
+    v = VALUES[lang]
     status = {s.value: text for s, text in LABELS[lang].items()}
     yes = {True: h["yes"], False: h["no"], None: ""}
     wb = Workbook()
@@ -123,27 +173,31 @@ def render(data: ReportData) -> bytes:
     ws.title = names["summary"]
     facts = [
         [h["agency"], data.agency["name"]], [h["code"], data.agency["code"]], [h["as_of"], data.as_of],
-        [h["profile"], f"{data.profile['id']} — {data.profile['title']}"], [h["generator"], data.generator],
+        [h["profile"], data.profile["title"]], [h["generator"], data.generator],
         [h["manifest"], data.manifest_sha256],
-        *[[key, value] for key, value in data.counts.items()],
+        *[[v["counts"].get(key, key), value] for key, value in data.counts.items()],
     ]
     row = _table(ws, [h["field"], h["value"]], facts, widths=[34, 60, 14, 14, 16, 10])
-    tasks = [[t["checklist"], t["id"], t["short"], _date(t["deadline"]), status[t["status"]], yes[t["overdue"]]]
+    checklists = {c["id"]: c["title"] for c in data.checklists}
+    tasks = [[checklists.get(t["checklist"], t["checklist"]), t["id"], t["short"], _date(t["deadline"]),
+              status[t["status"]], yes[t["overdue"]]]
              for t in data.summary["tasks"]]
     row = _table(ws, [h["checklist"], h["item"], h["task"], h["deadline"], h["status_label"], h["overdue"]], tasks,
                  start=row)
     states = [k for k in data.summary["levels"][0] if k not in ("level", "total")]
-    levels = [[r["level"] or "—", r["total"], *(r[k] for k in states)] for r in data.summary["levels"]]
-    row = _table(ws, [h["level"], h["total"], *states], levels, start=row)
-    _table(ws, [h["severity"], h["count"]], [[k, v] for k, v in data.summary["findings_by_severity"].items()],
-           start=row)
+    levels = [[v["level"]["n"].format(n=r["level"]) if r["level"] else v["level"]["none"], r["total"],
+               *(r[k] for k in states)] for r in data.summary["levels"]]
+    row = _table(ws, [h["level"], h["total"], *(_label(v["dossier"], k) for k in states)], levels, start=row)
+    _table(ws, [h["severity"], h["count"]],
+           [[_label(v["severity"], k), n] for k, n in data.summary["findings_by_severity"].items()], start=row)
 
     ws = wb.create_sheet(names["systems"])
     _table(ws, [h["code"], h["name"], h["critical"], h["owner"], h["operator"], h["hosting"], h["proposed"],
                 h["approved"], h["suggested"], h["dossier"], h["decision"], h["decision_date"], h["hosts"], h["scan"]],
-           [[s["code"], s["name"], yes[s["critical"]], s["owner"], s["operator"], s["hosting"],
+           [[s["code"], s["name"], yes[s["critical"]], s["owner"], s["operator"], _label(v["hosting"], s["hosting"]),
              s["level"]["proposed"], s["level"]["approved"],
-             (s["suggested_level"] or {}).get("range"), s["level"]["dossier_state"], s["level"]["decision_number"],
+             (s["suggested_level"] or {}).get("range"), _label(v["dossier"], s["level"]["dossier_state"]),
+             s["level"]["decision_number"],
              _date(s["level"]["decision_date"]), "\n".join(h["address"] for h in s["hosts"]), s["scan_id"]]
             for s in data.systems],
            widths=[22, 44, 10, 28, 28, 22, 10, 10, 10, 18, 16, 12, 22, 8])
@@ -152,11 +206,13 @@ def render(data: ReportData) -> bytes:
     rows = []
     for cl in data.checklists:
         for it in cl["items"]:
-            rows.append([cl["id"], it["id"], it["parent"], "", it["title"], it["scope"], "; ".join(it["basis"]),
+            rows.append([cl["id"], it["id"], it["parent"], "", it["title"], _label(v["scope"], it["scope"]),
+                         "; ".join(it["basis"]),
                          _date(it["deadline"]), it["status"], status[it["status"]], yes[it["overdue"]],
                          "\n".join(it["reasons"])])
             for part in it["systems"]:
-                rows.append([cl["id"], it["id"], it["parent"], part["code"], it["short"], it["scope"], "",
+                rows.append([cl["id"], it["id"], it["parent"], part["code"], it["short"],
+                             _label(v["scope"], it["scope"]), "",
                              _date(it["deadline"]), part["status"], status[part["status"]], yes[part["overdue"]],
                              "\n".join(part["reasons"])])
     _table(ws, [h["checklist"], h["item"], h["parent"], h["system"], h["task"], h["scope"], h["basis"], h["deadline"],
@@ -166,21 +222,24 @@ def render(data: ReportData) -> bytes:
     ws = wb.create_sheet(names["findings"])
     _table(ws, [h["system"], h["address"], h["port"], h["severity"], h["rule"], h["title"], h["detail"], h["bears_on"],
                 h["scan"]],
-           [[f["system"], f["address"], f["port"], f["severity"], f["rule"], f["title"], f["detail"],
+           [[f["system"], f["address"], f["port"], _label(v["severity"], f["severity"]), f["rule"], f["title"],
+             f["detail"],
              "\n".join(f["bears_on"]), f["scan_id"]] for f in data.findings],
            widths=[20, 16, 8, 12, 24, 50, 30, 34, 8])
 
     ws = wb.create_sheet(names["evidence"])
     _table(ws, [h["file"], h["kind"], h["checklist"], h["item"], h["system"], h["effective"], h["expires"], h["sha256"],
                 h["size"]],
-           [[e["original_name"], e["kind"], e["checklist"], e["item"], e["system"], _date(e["effective"]),
+           [[e["original_name"], _evidence_kind(e["kind"], lang), e["checklist"], e["item"], e["system"],
+             _date(e["effective"]),
              _date(e["expires"]), e["sha256"], e["size"]] for e in data.evidence],
            widths=[36, 14, 16, 18, 20, 12, 12, 68, 10])
 
     ws = wb.create_sheet(names["scans"])
     _table(ws, [h["scan"], h["system"], h["started"], h["finished"], h["scan_status"], h["argv"], h["nmap"],
                 h["operator_scan"], h["sha256"]],
-           [[s["id"], s["system"], s["started"], s["finished"], s["status"], " ".join(s["argv"]), s["nmap_version"],
+           [[s["id"], s["system"], s["started"], s["finished"], _label(v["scan_status"], s["status"]),
+             " ".join(s["argv"]), s["nmap_version"],
              s["operator"], s["xml_sha256"]] for s in data.scans],
            widths=[8, 20, 26, 26, 12, 80, 10, 16, 68])
 
@@ -215,4 +274,9 @@ def _fixed_zip(blob: bytes, day: dt.date) -> bytes:
     return out.getvalue()
 
 
-__all__ = ["SHEETS", "render"]
+#: Public names of the helpers, for the other workbooks of the reporting package (``noncompliant``).
+put_row = _put
+write_table = _table
+fixed_zip = _fixed_zip
+
+__all__ = ["SHEETS", "fixed_zip", "put_row", "render", "write_table"]
