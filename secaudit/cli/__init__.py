@@ -215,7 +215,7 @@ HEADERS: dict[str, tuple[str, str]] = {
     "parent": ("Thuộc", "Parent"), "scope": ("Phạm vi", "Scope"), "deadline": ("Hạn", "Deadline"),
     "applies_if": ("Áp dụng khi", "Applies if"), "basis": ("Căn cứ", "Basis"), "role": ("Vai trò", "Role"),
     "path": ("Đường dẫn", "Path"), "ok": ("Kết quả", "Check"), "reason": ("Lý do", "Reason"),
-    "overdue": ("", ""), "stale": ("Cũ", "Stale"),
+    "overdue": ("Quá hạn", "Overdue"), "stale": ("Cũ", "Stale"),
 }
 # Keys whose 0/1 values are yes/no (SQLite stores booleans as integers).
 YES_NO_KEYS = frozenset({"private_data_centre", "critical", "in_force", "auto_apply", "certain", "stale",

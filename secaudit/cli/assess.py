@@ -28,8 +28,10 @@ from secaudit.cli import (
     format_rows,
     output_options,
     profile_option,
+    ui_lang,
     workspace_options,
 )
+from secaudit.errors import SecauditError
 
 WIDTH = 100
 SEVERITY_VI = {"thap": "thấp", "trung-binh": "trung bình", "cao": "cao", "nghiem-trong": "nghiêm trọng"}
@@ -504,18 +506,37 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _reason(r: Any, width: int) -> str:
+    """The first reason, in the listing's language, dates as people write them."""
+    from secaudit.requirements.results import reader_reason
+
+    return _cut(reader_reason(r.reasons[0], ui_lang()), width) if r.reasons else ""
+
+
+def _heading(result: Any, lib: Any, who: str = "") -> str:
+    try:
+        profile = lib.resolve_profile(result.profile).title or result.profile
+    except SecauditError:
+        profile = result.profile
+    day = dt.date.fromisoformat(str(result.as_of)[:10])
+    if ui_lang() == "en":
+        return f"{who}as of {day:%d/%m/%Y} — profile: {profile}\n"
+    return f"{who}số liệu tính đến ngày {day:%d/%m/%Y} — hình thức đánh giá: {profile}\n"
+
+
 def _status_detail(result: Any, lib: Any) -> str:
     from secaudit.requirements.results import LABELS
 
+    lang = ui_lang()
     rows = []
     for r in result.results:
         item = lib.checklist(r.checklist).item(r.item)
         rows.append({"item": f"{'  ' if item.parent else ''}{r.item}", "title": _cut(item.short or item.title, 40),
-                     "deadline": r.deadline or "", "status": LABELS["vi"][r.status],
-                     "overdue": "QUÁ HẠN" if r.overdue else "", "reason": _cut(r.reasons[0], 90) if r.reasons else ""})
-    head = f"{result.agency} — tính đến {result.as_of} — hồ sơ {result.profile}\n"
-    text = head + format_rows(rows, "table", {"item": "Mục", "title": "Nội dung", "deadline": "Hạn",
-                                              "status": "Trạng thái", "overdue": "", "reason": "Lý do"})
+                     "deadline": r.deadline or "", "status": LABELS[lang][r.status],
+                     "overdue": ("QUÁ HẠN" if lang == "vi" else "OVERDUE") if r.overdue else "",
+                     "reason": _reason(r, 90)})
+    head = _heading(result, lib, f"{result.agency} — ")
+    text = head + format_rows(rows, "table")
     if result.reports:
         reports = [{"duty": r.duty, "title": _cut(r.title, 60), "due": f"trước {r.due_before:%d/%m/%Y}",
                     "left": r.days_left, "recipient": r.recipient or "", "basis": r.basis} for r in result.reports]
@@ -542,7 +563,8 @@ def _status_matrix(results: list[Any], lib: Any) -> str:
             row[res.agency] = LABELS["vi"][r.status] + ("*" if r.overdue else "")
         rows.append(row)
     headers = {"item": "Mục", "deadline": "Hạn", **{res.agency: res.agency for res in results}}
-    text = f"Tính đến {results[0].as_of} — hồ sơ {results[0].profile}\n" + format_rows(rows, "table", headers)
+    heading = _heading(results[0], lib)
+    text = heading[:1].upper() + heading[1:] + format_rows(rows, "table", headers)
     text += "* quá hạn / overdue\n\nLý do các mục chưa đạt / why unmet:\n"
     reasons = []
     for res in results:
@@ -551,6 +573,6 @@ def _status_matrix(results: list[Any], lib: Any) -> str:
             if item.parent is None and (not r.status.met or r.overdue):
                 reasons.append({"agency": res.agency, "item": r.item,
                                 "status": LABELS["vi"][r.status] + ("*" if r.overdue else ""),
-                                "reason": _cut(r.reasons[0], 100) if r.reasons else ""})
+                                "reason": _reason(r, 100)})
     return text + (format_rows(reasons, "table", {"agency": "Cơ quan", "item": "Mục", "status": "Trạng thái",
                                                   "reason": "Lý do"}) if reasons else "(không có / none)\n")

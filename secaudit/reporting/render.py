@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 from secaudit import clock, yamlio
 from secaudit.errors import InputError, RenderError
 from secaudit.reporting.data import SEVERITIES, STATUS_ORDER, ReportData, version
-from secaudit.requirements.results import LABELS
+from secaudit.requirements.results import LABELS, local_dates, one_language
 from secaudit.resources import data_dir
 from secaudit.text import visible, visible_html
 
@@ -106,9 +106,6 @@ def vndatetime(value: Any) -> str:
 _TONE_MOVES = {"oá": "óa", "oà": "òa", "oả": "ỏa", "oã": "õa", "oạ": "ọa", "oé": "óe", "oè": "òe", "oẻ": "ỏe",
                "oẽ": "õe", "oẹ": "ọe", "uý": "úy", "uỳ": "ùy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy"}
 _OLD_TONE = re.compile(r"(?<![qQ])(" + "|".join(_TONE_MOVES) + r")(?!\w)", re.IGNORECASE)
-_EN_TAIL = re.compile(r" / [\x20-\x7e]*$")
-_EN_MIDDLE = re.compile(r" / [\x20-\x7e]*?(?=: [^/]*[^\x00-\x7f])")
-_ISO_STAMP = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?)?\b")
 _FIELD = re.compile(r"\b(?:system|agency|host)\.([a-z_]+)\b")
 _RAW_ID = re.compile(r"\s*\((?:[a-z0-9]+-)+[a-z0-9]+\)")  # "(nd85-cd3-ha-tang)": a rule's id, not for readers
 _SOURCE_TAIL = re.compile(r";\s*nguồn thứ cấp:.*$", re.S)
@@ -125,37 +122,24 @@ def spelling(text: str) -> str:
     return _OLD_TONE.sub(move, unicodedata.normalize("NFC", text))
 
 
-def _local_stamp(m: re.Match[str]) -> str:
-    if not m.group(4):
-        return f"{m.group(3)}/{m.group(2)}/{m.group(1)}"
-    return vndatetime(m.group(0).replace("Z", "+00:00"))
-
-
 def reason_text(text: str, t: dict[str, Any], names: dict[str, Any], lang: str) -> str:
     """An evaluator's reason as a reader's sentence: one language, names instead of codes, local dates.
 
     The evaluator writes "Vietnamese / English" pairs and names systems, items and inventory fields by
     their codes; a Vietnamese report keeps the Vietnamese half and says what each code stands for.
     """
-    text = unicodedata.normalize("NFC", str(text))
+    text = one_language(text, lang)
     if lang == "vi":
-        while True:
-            shorter = _EN_MIDDLE.sub("", _EN_TAIL.sub("", text))
-            if shorter == text:
-                break
-            text = shorter
         fields = t["ar"]["field"]
         text = _FIELD.sub(lambda m: fields.get(m.group(1), fields["other"]), text)
         text = _SOURCE_TAIL.sub("", _RAW_ID.sub("", text))
-    elif text.count(" / ") == 1 and _EN_TAIL.search(text):
-        text = text.split(" / ", 1)[1]  # "vi / en": the English half
     items = {key.split(":", 1)[1]: short for key, short in names.get("items", {}).items()}
     text = _SUB_ITEM.sub(lambda m: f"{m.group(1)} “{items[m.group(2)]}”" if m.group(2) in items else m.group(0), text)
     for code, label in names.get("checklists", {}).items():
         text = re.sub(rf"(?<![\w.-]){re.escape(code)}(?![\w-])", label, text)
     for code, name in names.get("systems", {}).items():
         text = re.sub(rf"(?<![\w.-]){re.escape(code)}(?![\w-])", f"“{name}”" if lang == "vi" else name, text)
-    return _ISO_STAMP.sub(_local_stamp, text)
+    return local_dates(text)
 
 
 def balanced(name: str, width: int = 26) -> Markup:

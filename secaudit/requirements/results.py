@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from secaudit import clock
 
 
 class Status(StrEnum):
@@ -229,3 +233,49 @@ def _agency_text(a: AgencyAssessment) -> str:
         + ',\n    "reports": ' + _value([r.to_dict() for r in a.reports], 2)
         + ',\n    "systems": ' + _rows(a.system_results) + "\n  }"
     )
+
+
+# -- reasons as readers see them ------------------------------------------------------------------
+#: The evaluator writes each reason as "Vietnamese / English" (an English tail, or an English part
+#: before a Vietnamese continuation after ": ").
+_EN_TAIL = re.compile(r" / [\x20-\x7e]*$")
+_EN_MIDDLE = re.compile(r" / [\x20-\x7e]*?(?=: [^/]*[^\x00-\x7f])")
+_ISO_STAMP = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?)?\b")
+
+
+def drop_english(text: str) -> str:
+    """The Vietnamese half of an evaluator's "vi / en" text."""
+    while True:
+        shorter = _EN_MIDDLE.sub("", _EN_TAIL.sub("", text))
+        if shorter == text:
+            return text
+        text = shorter
+
+
+def _local(m: re.Match[str]) -> str:
+    if not m.group(4):
+        return f"{m.group(3)}/{m.group(2)}/{m.group(1)}"
+    stamp = dt.datetime.fromisoformat(m.group(0).replace("Z", "+00:00"))
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    return stamp.astimezone(clock.VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
+def local_dates(text: str) -> str:
+    """ISO dates as dd/mm/yyyy and ISO instants (stored in UTC) as dd/mm/yyyy HH:MM in Vietnam."""
+    return _ISO_STAMP.sub(_local, text)
+
+
+def one_language(text: str, lang: str = "vi") -> str:
+    """The half of a "vi / en" reason in ``lang`` (a reason without an English half stays whole)."""
+    text = unicodedata.normalize("NFC", str(text))
+    if lang == "vi":
+        return drop_english(text)
+    if text.count(" / ") == 1 and _EN_TAIL.search(text):
+        return text.split(" / ", 1)[1]
+    return text
+
+
+def reader_reason(text: str, lang: str = "vi") -> str:
+    """A reason in the reader's one language with local dates (listings; the reports also name codes)."""
+    return local_dates(one_language(text, lang))
