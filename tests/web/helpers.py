@@ -27,3 +27,22 @@ def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', html)
     assert found, "no CSRF field in the page"
     return found[1]
+
+
+def replaced(old: object) -> object:
+    """A WebDriverWait condition: the page that held ``old`` (an element) has been replaced.
+
+    selenium's ``staleness_of`` expects a StaleElementReferenceException; Chromium sometimes answers a
+    node of an unloaded document with a generic "Node with given id does not belong to the document"
+    error instead, which means the same thing here.
+    """
+    from selenium.common.exceptions import WebDriverException
+
+    def gone(_driver: object) -> bool:
+        try:
+            old.is_enabled()  # type: ignore[attr-defined]
+        except WebDriverException:  # StaleElementReferenceException is one of these
+            return True
+        return False
+
+    return gone

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from web.helpers import NOW, password
+from web.helpers import NOW, password, replaced
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -105,12 +105,11 @@ def sign_in(driver: Any, base: str, username: str) -> None:
 def submit_and_wait(driver: Any, button: str) -> None:
     """Click a form's button and wait until the next page has replaced this one."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, button).click()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 60).until(replaced(old))
     WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
@@ -120,7 +119,6 @@ def csp_complaints(driver: Any) -> list[str]:
 
 def test_inspector_signs_in_sees_the_province_and_an_agency(server: str, browser: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     sign_in(browser, server, "thanhtra")
@@ -133,7 +131,7 @@ def test_inspector_signs_in_sees_the_province_and_an_agency(server: str, browser
 
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.LINK_TEXT, "Sở Khoa học và Công nghệ").click()
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 60).until(replaced(old))
     assert browser.current_url == server + "/co-quan/so-khcn"
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "Hệ thống thông tin" in body and "lgsp-tinh" in body and "bien-ban-khac-phuc.pdf" in body
@@ -143,7 +141,7 @@ def test_inspector_signs_in_sees_the_province_and_an_agency(server: str, browser
 
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.LINK_TEXT, "lgsp-tinh").click()
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 60).until(replaced(old))
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "Cấp độ theo tiêu chí" in body and "Đ" in body  # reasons cite articles (Điều …)
     browser.save_screenshot(str(shots(tmp_path) / "system.png"))

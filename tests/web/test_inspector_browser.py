@@ -19,6 +19,7 @@ import httpx
 import pytest
 from web import test_browser as _browser_tests
 from web import test_inspector_access as _access_tests
+from web.helpers import replaced
 from web.test_browser import CHROMEDRIVER, _serve, shots, sign_in, submit_and_wait
 from web.test_inspector_access import NOW
 
@@ -109,9 +110,8 @@ def test_inspector_receives_scans_compares_and_reports(police_server: tuple[str,
     form.find_element(By.NAME, "note").send_keys("Biên bản kiểm tra ngày 10/05/2026: Redis mở, không xác thực")
     old = browser.find_element(By.TAG_NAME, "html")
     form.find_element(By.TAG_NAME, "button").click()
-    from selenium.webdriver.support import expected_conditions
 
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 60).until(replaced(old))
     first = browser.find_element(By.CSS_SELECTOR, "table.insp-rows tbody tr")
     assert "Biên bản kiểm tra ngày 10/05/2026" in first.text and "thanhtra" in first.text
 
