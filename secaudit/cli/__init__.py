@@ -439,6 +439,55 @@ def _register_commands() -> None:
 _register_commands()
 
 
+# -- click's own messages, Vietnamese first ------------------------------------------------------
+#: click words its usage errors in English; the common ones, as (English pattern, Vietnamese).
+_CLICK_VI = [
+    (r"No such command '(.+?)'\.", r"Không có lệnh '\1'."),
+    (r"Did you mean '(.+?)'\?", r"Có phải là '\1'?"),
+    (r"Did you mean one of: (.+?)\?", r"Có phải là một trong: \1?"),
+    (r"No such option: (\S+)", r"Không có tùy chọn \1"),
+    (r"No such option '(.+?)'\.", r"Không có tùy chọn '\1'."),
+    (r"Missing argument '(.+?)'\.", r"Thiếu đối số '\1'."),
+    (r"Missing option '(.+?)'\.", r"Thiếu tùy chọn '\1'."),
+    (r"Missing command\.", r"Thiếu tên lệnh."),
+    (r"Got unexpected extra arguments? \((.+?)\)", r"Thừa đối số (\1)"),
+    (r"Option '(.+?)' requires an argument\.", r"Tùy chọn '\1' cần một giá trị."),
+    (r"Option '(.+?)' does not take a value\.", r"Tùy chọn '\1' không nhận giá trị."),
+    (r"Invalid value for (.+?): ", r"Giá trị không hợp lệ cho \1: "),
+    (r"(?:File|Path|Directory) '(.+?)' does not exist\.", r"Không có tệp hoặc thư mục '\1'."),
+    (r"(?:File|Path) '(.+?)' is a directory\.", r"'\1' là thư mục, không phải tệp."),
+    (r"(?:File|Path|Directory) '(.+?)' is not readable\.", r"Không đọc được '\1'."),
+    (r"'(.+?)' is not one of (.+?)\.", r"'\1' không phải một trong \2."),
+    (r"'(.+?)' is not a valid integer( range)?\.", r"'\1' không phải số nguyên hợp lệ."),
+    (r"Try '(.+?)' for help\.", r"Xem '\1'."),
+]
+
+
+def click_message_vi(text: str) -> str:
+    """click's English message with the phrases it uses most put in Vietnamese (the rest left as is)."""
+    for pattern, vietnamese in _CLICK_VI:
+        text = re.sub(pattern, vietnamese, text)
+    return text
+
+
+def _show_click_error(exc: click.ClickException) -> None:
+    """Like ``exc.show()``, the message Vietnamese first with click's English after " / " (English only
+    when the listing language is English)."""
+    if ui_lang() == "en" or isinstance(exc, DateParamError):
+        exc.show()
+        return
+    english = exc.format_message()
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        click.echo(ctx.get_usage(), err=True)
+        hint = f"{ctx.command_path} {ctx.help_option_names[0]}" if ctx.command.get_help_option(ctx) else ""
+        if hint:
+            click.echo(f"Xem '{hint}' để biết cách dùng. / Try '{hint}' for help.", err=True)
+        click.echo("", err=True)
+    vietnamese = click_message_vi(english)
+    click.echo(f"Lỗi: {vietnamese}" + (f" / {english}" if vietnamese != english else ""), err=True)
+
+
 # -- entry point --------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; the one place where library errors become messages and exit codes."""
@@ -451,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("Đã hủy / aborted", err=True)
         return EXIT_ERROR
     except click.ClickException as exc:
-        exc.show()
+        _show_click_error(exc)
         return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
     except SecauditError as exc:
         if verbose:
