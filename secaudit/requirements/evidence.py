@@ -217,7 +217,7 @@ class VerifyReport:
         return not self.problems
 
 
-def _hash_file(path: Path) -> str:
+def hash_file(path: Path) -> str:
     hasher = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -231,7 +231,7 @@ def _check_file(ws: Workspace, digest: str, size: int) -> str | None:
         return "thiếu tệp / missing"
     if path.stat().st_size != size:
         return f"kích thước {path.stat().st_size} khác {size} đã ghi / size differs from the recorded {size}"
-    if _hash_file(path) != digest:
+    if hash_file(path) != digest:
         return "nội dung đã bị thay đổi (SHA-256 không khớp) / content altered (SHA-256 mismatch)"
     return None
 
@@ -251,7 +251,7 @@ def verify(ws: Workspace) -> VerifyReport:
         name = path.name
         if name in known and path == ws.evidence_path(name):
             continue
-        if _HEX64.match(name) and path.parent.name == name[:2] and _hash_file(path) == name:
+        if _HEX64.match(name) and path.parent.name == name[:2] and hash_file(path) == name:
             report.strays.append(name)
             continue
         if name.startswith(".tmp-"):

@@ -149,10 +149,7 @@ def scan_agency(
         scope_json = None
         if scope is not None:
             scope_json = dumps(scope.summary(ws.store_file(Path(scope.path), media_type="application/yaml")))
-        batch = uuid.uuid4().hex[:12]
-        started = now()
-        fresh_until = (dt.date.fromisoformat(started[:10]) + dt.timedelta(days=settings.freshness_days)).isoformat()
-        owned_by = owner()
+        batch, started, fresh_until, owned_by = run_stamp(settings.freshness_days)
         stop = threading.Event()
         with stop_on_signals(stop):
             with ws.transaction() as db:
@@ -169,6 +166,13 @@ def scan_agency(
         if datadir is not None:
             shutil.rmtree(datadir, ignore_errors=True)
     return ScanBatch(batch, outcomes, interrupted)
+
+
+def run_stamp(freshness_days: int) -> tuple[str, str, str, dict[str, Any]]:
+    """What every scan row of one run shares: batch id, start, "fresh until" day and the owning process."""
+    started = now()
+    fresh_until = (dt.date.fromisoformat(started[:10]) + dt.timedelta(days=freshness_days)).isoformat()
+    return uuid.uuid4().hex[:12], started, fresh_until, owner()
 
 
 def insert_running(db: Any, group: Group, *, agency: str, profile: str, started: str, version: str | None, actor: str,

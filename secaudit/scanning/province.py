@@ -10,14 +10,12 @@ against what nmap wrote. The findings per agency are therefore those of separate
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import re
 import shutil
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -33,16 +31,16 @@ from secaudit.scanning.batch import (
     ScanBatch,
     insert_running,
     record_group,
+    run_stamp,
     stop_on_signals,
 )
 from secaudit.scanning.nmap_run import NmapRun, nmap_version, run_nmap
-from secaudit.scanning.owners import owner
 from secaudit.scanning.plan import DeclaredHost, Pass, declared_hosts, plan_province, with_servicedb
 from secaudit.scanning.profiles import load_rule_set, load_scan_profile
 from secaudit.scanning.record import ScanOutcome
 from secaudit.scanning.rules import ScanRule
 from secaudit.store import auditlog
-from secaudit.store.workspace import Workspace, now
+from secaudit.store.workspace import Workspace
 
 __all__ = ["AgencyProgress", "ProvinceScan", "host_spans", "scan_province", "split_xml"]
 
@@ -213,10 +211,7 @@ def scan_province(
                                                 one.group.names)
             for unit, targets in zip(one.units, own_targets, strict=True):
                 unit.group.argv = _options(one.group.argv) + targets
-        batch = uuid.uuid4().hex[:12]
-        started = now()
-        fresh_until = (dt.date.fromisoformat(started[:10]) + dt.timedelta(days=settings.freshness_days)).isoformat()
-        owned_by = owner()
+        batch, started, fresh_until, owned_by = run_stamp(settings.freshness_days)
         stop = threading.Event()
         with stop_on_signals(stop):
             with ws.transaction() as db:

@@ -149,15 +149,21 @@ def assessment_items(where: Where, agency: str, *, as_of: dt.date, lang: str = "
     return {"agency": agency, "as_of": as_of.isoformat(), "checklists": checklists}
 
 
+def _item_group(ws: Any, agency: str, ref: str, as_of: dt.date, profile: str) -> tuple[Any, Any, Any]:
+    """The library, resolved profile and grouped steps of the item ``ref`` (CHECKLIST:ITEM) the agency answers."""
+    lib, resolved, groups = _steps(ws, agency, as_of, profile)
+    group = next((g for g in groups if f"{g.checklist.id}:{g.item.id}" == ref), None)
+    if group is None:
+        raise NotFoundError(f"Cơ quan không phải trả lời mục {ref}", en=f"no item {ref} to answer")
+    return lib, resolved, group
+
+
 def assessment_item(where: Where, agency: str, ref: str, *, as_of: dt.date, lang: str = "vi",
                     profile: str = "tu-danh-gia") -> dict[str, Any]:
     """One item's form data: its state per system, what a 'đạt' needs, its waivers, the size limit."""
     ws = open_workspace(where)
     ws.require_agency(agency)
-    lib, resolved, groups = _steps(ws, agency, as_of, profile)
-    group = next((g for g in groups if f"{g.checklist.id}:{g.item.id}" == ref), None)
-    if group is None:
-        raise NotFoundError(f"Cơ quan không phải trả lời mục {ref}", en=f"no item {ref} to answer")
+    lib, resolved, group = _item_group(ws, agency, ref, as_of, profile)
     doc = _group_doc(group, lib, resolved, lang)
     doc["waivers"] = list(ws.db.query(
         "select id, system, reason, approved_by, until, created_at, actor from waivers where agency = ?"
@@ -206,10 +212,7 @@ def answer_item(where: Where, agency: str, ref: str, *, answers: Mapping[str | N
 
     ws = open_workspace(where)
     ws.require_agency(agency)
-    lib, resolved, groups = _steps(ws, agency, as_of, profile)
-    group = next((g for g in groups if f"{g.checklist.id}:{g.item.id}" == ref), None)
-    if group is None:
-        raise NotFoundError(f"Cơ quan không phải trả lời mục {ref}", en=f"no item {ref} to answer")
+    lib, resolved, group = _item_group(ws, agency, ref, as_of, profile)
     targets = {s.system for s in group.steps}
     unknown = [t for t in answers if t not in targets]
     if unknown:

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from secaudit.errors import InputError, SecauditError
+from secaudit.requirements.evidence import hash_file
 from secaudit.web.app import (
     View,
     action,
@@ -317,7 +318,7 @@ def _save_answer(request: Request, ws: Any, session: Any, form: Any) -> Response
         except SecauditError as exc:
             return _item_view(request, ws, session, code, ref, status=400, errors=[exc.message], notes=uploads.notes,
                               message=o["refused"], posted=posted)
-        stored = [{"name": p.name, "sha256": _sha256(p), "size": p.stat().st_size} for p in uploads.paths]
+        stored = [{"name": p.name, "sha256": hash_file(p), "size": p.stat().st_size} for p in uploads.paths]
         return _item_view(request, ws, session, code, ref, saved=o["saved"], stored=stored, notes=uploads.notes,
                           after=after)
     finally:
@@ -325,16 +326,6 @@ def _save_answer(request: Request, ws: Any, session: Any, form: Any) -> Response
 
 
 save_answer = bounded(_save_answer, files=MAX_FILES)
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @action(writes=True)
