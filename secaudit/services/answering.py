@@ -168,6 +168,8 @@ def assessment_item(where: Where, agency: str, ref: str, *, as_of: dt.date, lang
     doc["waivers"] = list(ws.db.query(
         "select id, system, reason, approved_by, until, created_at, actor from waivers where agency = ?"
         " and checklist = ? and item = ? order by id", [agency, group.checklist.id, group.item.id]))
+    doc["system_names"] = {r["code"]: r["name"] for r in ws.db.query(
+        "select code, name from systems where agency = ?", [agency])}
     doc["limit"] = ws.evidence_max_bytes()
     doc["kinds"] = _kinds([k for k in _all_kinds() if k != "ket-qua-quet"], lang)
     doc["default_kind"] = _default_kind(group.item)

@@ -97,6 +97,10 @@ def test_exceptions_per_system_and_agency_items(client_for: Callable[..., Any]) 
 
 def test_a_waiver_with_approver_and_expiry(client_for: Callable[..., Any], web_ws: Path) -> None:
     client = client_for("canbo-phuong")
+    page = client.get(ITEM).text
+    one_cua = "Hệ thống tiếp nhận, trả kết quả và tra cứu hồ sơ tại Bộ phận Một cửa phường Thành Vinh"
+    # the officer picks the system by its name, the code is only the value sent
+    assert f'<option value="mot-cua-phuong">{one_cua}</option>' in page
     csrf = _form(client, ITEM)
     reply = client.post(ITEM + "/mien-tru", data={"csrf": csrf, "system": "mot-cua-phuong", "reason": "Đang thay thế",
                                                   "approved_by": "Chủ tịch UBND phường", "until": "31/12/2026"})
