@@ -11,9 +11,10 @@ For each size, medians over ``--repeat`` runs of, each as its own ``secaudit`` p
 - ``secaudit level list``.
 
 Wall time is what the issue measures; the children's CPU time (user + system) is printed too, as it
-moves less when other work shares the machine. Peak RSS is the child's maximum resident set
-(``os.wait4``). The growth exponent is log(t₂/t₁)/log(n₂/n₁) between the two largest sizes (1 =
-linear, 2 = quadratic), from the wall-time medians.
+moves less when other work shares the machine, and so is the load average before each size. Peak
+RSS is the child's maximum resident set (``os.wait4``; workspaces are built in a child, so that the
+children do not inherit this process's size). The growth exponent is log(t₂/t₁)/log(n₂/n₁) between
+the two largest sizes (1 = linear, 2 = quadratic), from the wall-time medians.
 
 Run by hand: ``.venv/bin/python bench/bench_province.py --agencies 10,100,1000 --systems 10 --repeat 3``.
 """
@@ -44,7 +45,19 @@ SCAN = ("import sqlite3,sys\n"
 
 
 def build(folder: Path, agencies: int, systems: int) -> Path:
-    """The workspace of a synthetic province, created once and reused."""
+    """The workspace of a synthetic province, created once (in a child process) and reused.
+
+    In a child, because a child's peak RSS counts what it inherited from this process at ``fork``:
+    building a province here made every later measurement report this process's size.
+    """
+    ws_dir = folder / f"province-{agencies}x{systems}"
+    if not (ws_dir / ".complete").exists():
+        subprocess.run([sys.executable, __file__, "--build", f"{agencies}x{systems}", "--cache", str(folder)],
+                       check=True)
+    return ws_dir
+
+
+def _build_here(folder: Path, agencies: int, systems: int) -> Path:
     from secaudit.inventory import records as inventory
     from secaudit.inventory.models import Agency
     from secaudit.store.workspace import Workspace
@@ -81,8 +94,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "secaudit-bench-province")
     parser.add_argument("--only", default="baseline,status,report,levels")
+    parser.add_argument("--build", help=argparse.SUPPRESS)  # AGENCIESxSYSTEMS: build that workspace and stop
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
+    if args.build:
+        agencies, systems = (int(n) for n in args.build.split("x"))
+        _build_here(args.cache, agencies, systems)
+        return
     commands = {
         "baseline": lambda ws: [sys.executable, "-c", SCAN, str(ws / "secaudit.db")],
         "status": lambda ws: [str(BIN), "status", "--format", "json", "--as-of", AS_OF],
@@ -98,6 +116,7 @@ def main() -> None:
     for n in sizes:
         ws = build(args.cache, n, args.systems)
         env = {**os.environ, "SECAUDIT_WORKSPACE": str(ws), "SECAUDIT_NOW": f"{AS_OF}T09:00:00+07:00"}
+        print(f"<!-- {n} agencies: load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} -->", flush=True)
         out = args.cache / "out.bin"
         for name in wanted:
             runs = [run(commands[name](ws), env, out) for _ in range(args.repeat)]

@@ -318,7 +318,8 @@ def import_bench(hosts: int, repeat: int) -> dict[str, Any]:
             shutil.rmtree(tmp / f"ws{round_}", ignore_errors=True)
         median = statistics.median
         return {**counts, "xml_mb": round(xml.stat().st_size / 1e6, 1), "repeat": repeat,
-                "finding_rows": rows, "problems": problems,
+                "load_average_1min": round(os.getloadavg()[0], 2),
+                "finding_rows": rows, "problems": problems,  # equal since findings are one row per problem (v15)
                 "import_median_s": round(median(times), 3),
                 "import_peak_rss_mib": round(median(peaks) / 1024, 1),
                 "bare_iterparse_median_s": round(median(parse_times), 3),

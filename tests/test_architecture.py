@@ -307,10 +307,20 @@ def test_level_engine_does_not_render(files: dict[str, Path]) -> None:
     assert not problems, "the level engine renders:\n" + "\n".join(sorted(set(problems)))
 
 
+#: Runs ``python -m secaudit ARGS`` and, at exit, prints every loaded module: ``-X importtime`` does not
+#: list modules loaded through ``importlib.import_module`` (the commands' modules, migrations), sys.modules does.
+_RUN_AND_LIST = (
+    "import atexit, runpy, sys\n"
+    "atexit.register(lambda: print('MODULES', *sorted(sys.modules), file=sys.stderr))\n"
+    "sys.argv = ['secaudit', *sys.argv[1:]]\n"
+    "runpy.run_module('secaudit', run_name='__main__', alter_sys=True)\n"
+)
+
+
 def _imported_at_startup(args: list[str], tmp_path: Path) -> set[str]:
     env = {"PATH": "/usr/bin:/bin", "SECAUDIT_WORKSPACE": str(tmp_path / "ws"), "HOME": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "secaudit", *args],
+        [sys.executable, "-X", "importtime", "-c", _RUN_AND_LIST, *args],
         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60, check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -320,14 +330,20 @@ def _imported_at_startup(args: list[str], tmp_path: Path) -> set[str]:
             name = line.rsplit("|", 1)[1].strip()
             if name != "imported package":
                 modules.add(name)
+        elif line.startswith("MODULES "):
+            modules.update(line.split()[1:])
     assert "secaudit.cli" in modules, "importtime output not understood:\n" + done.stderr[-2000:]
     return modules
 
 
-@pytest.mark.parametrize("args", [["--help"], ["status", "--help"], ["serve", "--help"]],
-                         ids=["help", "status-help", "serve-help"])
-def test_help_starts_without_heavy_libraries(args: list[str], tmp_path: Path) -> None:
-    """``secaudit --help`` answers fast: nothing that validates, stores or renders is loaded (issue 14)."""
+@pytest.mark.parametrize(("args", "commands"), [
+    (["--help"], set()),
+    (["status", "--help"], {"secaudit.cli.assess"}),
+    (["serve", "--help"], {"secaudit.cli.serve"}),
+], ids=["help", "status-help", "serve-help"])
+def test_help_starts_without_heavy_libraries(args: list[str], commands: set[str], tmp_path: Path) -> None:
+    """``secaudit --help`` answers fast: nothing that validates, stores or renders is loaded, and of the
+    commands' modules only the one whose help is asked (the group lists commands from a table) (issue 14)."""
     modules = _imported_at_startup(args, tmp_path)
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY_AT_STARTUP)
     ours = sorted(m for m in modules if _within(m, "secaudit"))
@@ -335,6 +351,45 @@ def test_help_starts_without_heavy_libraries(args: list[str], tmp_path: Path) ->
         f"`secaudit {' '.join(args)}` imports {len(heavy)} heavy module(s): {', '.join(heavy)}\n"
         f"secaudit modules loaded: {', '.join(ours)}"
     )
+    assert {m for m in ours if m.startswith("secaudit.cli.")} == commands, ", ".join(ours)
+
+
+#: What recording a scan needs and planning it does not: imported while nmap runs, not before (issue 14).
+RECORDING_ONLY = ("secaudit.scanning.record", "secaudit.scanning.nmap_xml", "secaudit.scanning.scope", "defusedxml")
+_SCAN_UNTIL_NMAP = (
+    "import sys\n"
+    "import secaudit.scanning.batch as batch\n"
+    "def version(binary='nmap'):  # the last step before the scan rows are written and nmap starts\n"
+    "    print('MODULES', *sorted(sys.modules))\n"
+    "    raise SystemExit(0)\n"
+    "batch.nmap_version = version\n"
+    "from secaudit.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def test_scan_loads_only_what_planning_needs_before_nmap_starts(tmp_path: Path) -> None:
+    """``secaudit scan AGENCY`` gets to nmap with the planning modules only: no other command's module, no
+    rendering or spreadsheet library, and neither the XML reader nor the recorder (they load while nmap
+    runs). Planning itself (pydantic for profiles and rules, sqlite-utils for the workspace) is needed."""
+    from secaudit.cli import main
+
+    ws = tmp_path / "ws"
+    inventory = tmp_path / "t.yaml"
+    inventory.write_text("code: t\nname: Cơ quan thử\nkind: so-ban-nganh\nsystems:\n  - code: s\n    name: Hệ thống"
+                         "\n    hosts:\n      - {address: 127.0.0.1, ports: [{port: 8080}]}\n", encoding="utf-8")
+    assert main(["-w", str(ws), "init"]) == 0
+    assert main(["-w", str(ws), "inventory", "import", str(inventory)]) == 0
+    env = {"PATH": "/usr/bin:/bin", "SECAUDIT_WORKSPACE": str(ws), "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", _SCAN_UNTIL_NMAP, "scan", "t"], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    modules = set(next(line for line in done.stdout.splitlines() if line.startswith("MODULES ")).split()[1:])
+    assert "secaudit.scanning.plan" in modules and "secaudit.scanning.nmap_run" in modules
+    early = sorted(m for m in modules if any(_within(m, r) for r in (*RECORDING_ONLY, *HEAVY_AT_STARTUP))
+                   and m.split(".")[0] not in ("pydantic", "sqlite_utils"))
+    assert not early, f"loaded before nmap starts: {', '.join(early)}"
+    assert {m for m in modules if m.startswith("secaudit.cli.")} == {"secaudit.cli.scan"}
 
 
 # -- the checker, checked ------------------------------------------------------------------------

@@ -47,6 +47,75 @@ def test_every_command_has_help(cli, path: tuple[str, ...]) -> None:
     assert "Usage:" in result.out
 
 
+def _modules_define() -> dict[str, str]:
+    """Every top-level command, by the module of ``secaudit.cli`` that defines it, found by importing
+    every module of the package (not through the table the lazy group reads)."""
+    import importlib
+    import pkgutil
+
+    import secaudit.cli
+
+    for info in pkgutil.iter_modules(secaudit.cli.__path__):
+        importlib.import_module(f"secaudit.cli.{info.name}")
+    loaded = root.commands
+    assert isinstance(loaded, secaudit.cli.LazyCommands)
+    found = {}
+    for name in loaded:
+        command = loaded.loaded(name)
+        assert command is not None, f"'{name}' is in COMMAND_MODULES but no module defines it"
+        found[name] = command.callback.__module__ if command.callback else "?"
+    return found
+
+
+def test_command_table_matches_the_commands() -> None:
+    """``COMMAND_MODULES`` (what ``secaudit --help`` lists without importing) names every command, its
+    module, and a first paragraph that shortens to the same line as the command's own help."""
+    from secaudit.cli import COMMAND_MODULES
+
+    defined = _modules_define()
+    table = {name: f"secaudit.cli.{module}" for name, (module, _) in COMMAND_MODULES.items()}
+    assert {n: m for n, m in defined.items() if m != "secaudit.cli"} == table
+    for name, (_, summary) in COMMAND_MODULES.items():
+        command = root.commands[name]
+        stand_in = click.Command(name, help=summary)
+        assert not command.hidden and not command.deprecated and command.short_help is None, (
+            f"'{name}': the root help lists it from its help text only (see LazyGroup.format_commands)")
+        assert " ".join((command.help or "").partition("\n\n")[0].split()) == summary, (
+            f"'{name}': COMMAND_MODULES must hold the first paragraph of its help")
+        for limit in (20, 45, 60, 80, 120, 400):
+            assert stand_in.get_short_help_str(limit) == command.get_short_help_str(limit), (name, limit)
+
+
+def test_root_help_is_the_same_before_and_after_the_commands_load(tmp_path: Path) -> None:
+    """A fresh ``secaudit --help`` (commands listed from the table) prints what it prints once every
+    command module is imported, and a command's help imports its module."""
+    env = {"PATH": "/usr/bin:/bin", "SECAUDIT_WORKSPACE": str(tmp_path / "ws"), "HOME": str(tmp_path)}
+    script = (
+        "import importlib, pkgutil, sys\n"
+        "import secaudit.cli as c\n"
+        "if sys.argv[1] == 'loaded':\n"
+        "    [importlib.import_module(f'secaudit.cli.{m.name}') for m in pkgutil.iter_modules(c.__path__)]\n"
+        "rc = c.main(sys.argv[2:])\n"
+        "print('MODULES', *sorted(m for m in sys.modules if m.startswith('secaudit.cli.')))\n"
+        "sys.exit(rc)\n"
+    )
+
+    def run(mode: str, *args: str) -> tuple[str, list[str]]:
+        done = subprocess.run([sys.executable, "-c", script, mode, *args], capture_output=True, text=True,
+                              cwd=tmp_path, env=env, timeout=60, check=True)
+        text, _, modules = done.stdout.rpartition("MODULES")
+        return text, modules.split()
+
+    lazy, lazy_modules = run("lazy", "--help")
+    loaded, _ = run("loaded", "--help")
+    assert lazy == loaded
+    assert lazy_modules == [], "secaudit --help imported command modules"
+    assert "  status " in lazy and "  scan " in lazy
+    scan_help, scan_modules = run("lazy", "scan", "--help")
+    assert "secaudit.cli.scan" in scan_modules and "import" in scan_help
+    assert run("loaded", "scan", "--help")[0] == scan_help
+
+
 def test_root_help_lists_exit_codes(cli) -> None:
     result = cli("--help")
     assert result.code == 0 and "3 requirements not met" in result.out

@@ -11,15 +11,12 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 requirements not met.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
+import importlib
 import os
 import re
 import sys
-import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import click
@@ -369,11 +366,16 @@ def format_rows(rows: Sequence[dict[str, Any]], fmt: str, headers: dict[str, str
     from secaudit.text import UTF8_BOM, csv_cell, visible, visible_data
 
     if fmt == "json":
+        import json
+
         return json.dumps(visible_data(list(rows)), ensure_ascii=False, indent=2, default=str) + "\n"
     lang = lang or ui_lang()
     keys = list(headers or (rows[0].keys() if rows else []))
     titles = [_title(k, headers, lang) for k in keys]
     if fmt == "csv":
+        import csv
+        import io
+
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow([csv_cell(t) for t in titles])
@@ -397,7 +399,123 @@ def _cell_text(value: Any) -> Any:
 
 
 # -- the group ----------------------------------------------------------------------------------
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+#: The commands defined outside this module: name -> (module of this package, first paragraph of its
+#: help). ``secaudit --help`` lists them from here, so it imports none of the modules; a command's
+#: module is imported when that command is looked up (to run it or show its help).
+#: tests/test_cli.py checks this table against the commands the modules define.
+COMMAND_MODULES: dict[str, tuple[str, str]] = {
+    "agency": ("inventory",
+        "Cơ quan, đơn vị: liệt kê, thêm, xem, sửa, xóa. / Agencies: list, add, show, edit, remove."),
+    "answer": ("assess",
+        "Ghi, xem câu trả lời từng mục (cho kịch bản). / Set and list single answers (for scripts)."),
+    "assess": ("assess",
+        "Đánh giá một cơ quan: hỏi từng mục, hoặc nhập/xuất tệp trả lời. / Assess an agency."),
+    "bundle": ("bundle",
+        "Gói hồ sơ gửi Công an tỉnh: xuất, kiểm tra, nhập. / Submission bundles: export, verify, import."),
+    "checklist": ("content",
+        "Bộ tiêu chí (yêu cầu dưới dạng dữ liệu). / Checklists."),
+    "evidence": ("evidence",
+        "Kho minh chứng (lưu theo SHA-256): thêm, liệt kê, xem, kiểm tra. / The evidence store."),
+    "findings": ("scan",
+        "Phát hiện qua các lần quét: lần đầu, lần cuối thấy, đã khắc phục. / Findings over time."),
+    "inventory": ("inventory",
+        "Danh mục hệ thống thông tin: nhập, xuất (YAML, Excel), kiểm tra. / Inventory import, export, validate."),
+    "issuer": ("issuer",
+        "Cơ quan ban hành văn bản của workspace (tiêu đề, số, người ký, nơi nhận). / The workspace's issuer."),
+    "level": ("level",
+        "Cấp độ hệ thống thông tin: xác định, theo dõi phê duyệt. / Security levels: determine, track approval."),
+    "log": ("log",
+        "Nhật ký thay đổi (chuỗi băm chống sửa). / The tamper-evident change log."),
+    "profile": ("content",
+        "Hồ sơ đánh giá (tự đánh giá, kiểm tra). / Assessment profiles."),
+    "report": ("report",
+        "Lập báo cáo minh chứng. / Render evidence reports."),
+    "scan": ("scan",
+        "Quét máy chủ đã khai báo bằng nmap; nhập, so sánh kết quả quét. / Scan declared hosts; import, compare."),
+    "serve": ("serve",
+        "Mở workspace trên trình duyệt (đăng nhập bằng tài khoản 'secaudit user add'). / Serve the workspace."),
+    "sign-pdf": ("bundle",
+        "Ký số một tệp PDF (PAdES, SHA-256). / Sign a PDF (PAdES)."),
+    "status": ("assess",
+        "Tình trạng từng nhiệm vụ theo cơ quan; thoát mã 3 nếu còn yêu cầu chưa đạt. / Status matrix."),
+    "submissions": ("bundle",
+        "Lịch sử các lần nộp gói và đối chiếu với dữ liệu của mình. / Submission history and comparison."),
+    "system": ("inventory",
+        "Hệ thống thông tin: liệt kê, thêm, xem, sửa, xóa. / Information systems: list, add, show, edit, remove."),
+    "trust": ("trust",
+        "Chứng thư ký được gắn với từng cơ quan (đặt một lần). / Agency ↔ signing-certificate bindings."),
+    "user": ("user",
+        "Tài khoản đăng nhập 'secaudit serve'. / Accounts of the web app."),
+    "verify-pdf": ("bundle",
+        "Kiểm tra chữ ký số trong một tệp PDF; mã thoát 1 nếu không hợp lệ. / Verify a PDF's signatures."),
+    "waive": ("assess",
+        "Miễn trừ một yêu cầu (CHECKLIST:ITEM) có thời hạn. / Waive a requirement until a date."),
+}
+
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """The root group's ``commands``: every name of ``COMMAND_MODULES`` is there from the start, and
+    looking one up imports its module (which adds its commands to ``cli``).
+
+    Names (``in``, iteration, ``len``) cost nothing; ``values()``/``items()`` look every name up, so
+    whatever walks the whole click tree (tests, shell completion) still sees every command.
+    """
+
+    def __init__(self, modules: Mapping[str, str]) -> None:
+        self._loaded: dict[str, click.Command] = {}
+        self._modules = dict(modules)
+
+    def loaded(self, name: str) -> click.Command | None:
+        """The command if its module is imported already, else None (imports nothing)."""
+        return self._loaded.get(name)
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded and name in self._modules:
+            importlib.import_module(f"{__name__}.{self._modules[name]}")
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self._loaded.pop(name, None)
+        self._modules.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._loaded or name in self._modules
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._loaded, *self._modules]))
+
+    def __len__(self) -> int:
+        return len(self._loaded.keys() | self._modules.keys())
+
+
+class LazyGroup(click.Group):
+    """The root group: its help lists every command from ``COMMAND_MODULES`` without importing them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands({name: module for name, (module, _) in COMMAND_MODULES.items()})
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Like click's, with a command not imported yet standing in as a help-only placeholder."""
+        commands = self.commands
+        assert isinstance(commands, LazyCommands)
+        rows: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            command = commands.loaded(name) or click.Command(name, help=COMMAND_MODULES[name][1])
+            if not command.hidden:
+                rows.append((name, command))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, command.get_short_help_str(limit)) for name, command in rows])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="secaudit")
 @click.option("--verbose", "-v", is_flag=True, help="Hiện chi tiết lỗi (traceback). / Show tracebacks on error.")
 @click.option("--workspace", "-w", "workspace", default=None, metavar="DIR",
@@ -425,18 +543,6 @@ def init(workspace: str | None, actor: str | None) -> None:
 
     root = init_workspace(workspace, actor=actor)
     _note(f"Đã tạo workspace / created workspace: {root}")
-
-
-def _register_commands() -> None:
-    """Import every module of this package: each adds its commands to ``cli``."""
-    import importlib
-    import pkgutil
-
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
-
-
-_register_commands()
 
 
 # -- click's own messages, Vietnamese first ------------------------------------------------------
@@ -504,6 +610,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
     except SecauditError as exc:
         if verbose:
+            import traceback
+
             traceback.print_exc()
         click.echo(f"Error: {exc.diagnostics()}", err=True)
         return exc.exit_code

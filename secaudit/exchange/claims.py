@@ -20,6 +20,7 @@ import sqlite_utils
 from secaudit.errors import NotFoundError
 from secaudit.exchange.submissions import claimed_agency, get, host_changes, latest, rows
 from secaudit.inventory import records as inventory
+from secaudit.store.migrations.v0015_findings_per_problem import collapse as collapse_findings
 from secaudit.store.workspace import Workspace, dumps
 
 #: Materialisation order (references point backwards).
@@ -47,7 +48,10 @@ def claims_workspace(ws: Workspace, submission_id: int) -> Workspace:
             if table not in tables:
                 continue
             columns = {c.name for c in db.table(table).columns}
-            data = [{k: v for k, v in row.items() if k in columns} for row in rows(ws, submission_id, table)]
+            stored = rows(ws, submission_id, table)
+            if table == "findings":  # a bundle made before findings were one row per problem
+                stored = collapse_findings(stored)
+            data = [{k: v for k, v in row.items() if k in columns} for row in stored]
             if data:
                 db.table(table).insert_all(data, batch_size=500)
     return mem

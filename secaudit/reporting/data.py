@@ -24,7 +24,7 @@ from secaudit.requirements.content import Library, ResolvedProfile
 from secaudit.requirements.evaluate import latest_scan
 from secaudit.requirements.results import Result, Status
 from secaudit.scanning import history as scan
-from secaudit.store.workspace import Workspace
+from secaudit.store.workspace import Workspace, split_refs
 
 LANGS = ("vi", "en")
 SEVERITIES = ("nghiem-trong", "cao", "trung-binh", "thap")
@@ -336,19 +336,18 @@ def current_scans(ws: Workspace, agency: str, systems: list[str], as_of: dt.date
 def open_findings(ws: Workspace, current: dict[str, list[int]]) -> list[dict[str, Any]]:
     """One row per problem (system, host, port, rule), listing every requirement it bears on.
 
-    The store keeps one ``findings`` row per requirement; counting those would count one open
-    port once for each requirement it touches.
+    The store keeps one ``findings`` row per problem and scan; a problem that two scans of one
+    batch both saw is listed once (the first scan's row).
     """
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for code, scan_ids in current.items():
         marks = ",".join("?" * len(scan_ids))
         for f in ws.db.query(
-            "select scan_id, system, address, port, rule, severity, checklist, item, title, detail from findings"
+            "select scan_id, system, address, port, rule, severity, bears_on, title, detail from findings"
             f" where scan_id in ({marks}) and system = ? order by id", [*scan_ids, code]):
-            ref = f"{f.pop('checklist')}:{f.pop('item')}"
+            refs = split_refs(f.pop("bears_on"))
             row = merged.setdefault((f["system"], f["address"], f["port"], f["rule"]), {**f, "bears_on": []})
-            if ref not in row["bears_on"]:
-                row["bears_on"].append(ref)
+            row["bears_on"] += [ref for ref in refs if ref not in row["bears_on"]]
     rows = list(merged.values())
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     rows.sort(key=lambda f: (rank.get(f["severity"], 9), f["system"], f["address"], f["port"] or 0, f["rule"]))
@@ -458,7 +457,10 @@ def _grouped(rows: list[dict[str, Any]], titles: dict[str, str]) -> list[dict[st
 
 
 def _group_key(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (row["checklist"], row["status"], row["overdue"], row["cause"], tuple(row["items"]))
+    """Rows alike in several systems: a group with the same items, or one requirement with the same reasons."""
+    if row["group"]:
+        return (True, row["checklist"], row["status"], row["overdue"], row["cause"], tuple(row["items"]))
+    return (False, row["checklist"], row["item"], row["status"], row["overdue"], tuple(row["reasons"]))
 
 
 def annex_model(data: ReportData) -> None:
@@ -520,20 +522,33 @@ def annex_model(data: ReportData) -> None:
     alike: dict[tuple[Any, ...], list[str]] = {}
     for code, rows in per_system.items():
         for row in rows:
-            if row["group"]:
-                alike.setdefault(_group_key(row), []).append(code)
+            alike.setdefault(_group_key(row), []).append(code)
+    sysno = {s["code"]: n for n, s in enumerate(data.systems, 1)}
     common: list[dict[str, Any]] = []
     numbers: dict[tuple[Any, ...], int] = {}
     for rows in per_system.values():
         for row in rows:
-            key = _group_key(row) if row["group"] else None
-            if key is None or len(alike[key]) < 2:
+            key = _group_key(row)
+            if len(alike[key]) < 2:
                 continue
             if key not in numbers:
                 numbers[key] = len(common) + 1
                 common.append({**row, "no": numbers[key],
-                               "systems": [names["systems"].get(c, c) for c in alike[key]]})
+                               "systems": [names["systems"].get(c, c) for c in alike[key]],
+                               "system_numbers": [sysno[c] for c in alike[key]]})
             row["common"] = numbers[key]
+    # the review flags of the systems' levels, each written once with the systems it concerns
+    level_notes: list[dict[str, Any]] = []
+    level_refs: dict[str, list[int]] = {}
+    for s in data.systems:
+        for flag in (s["suggested_level"] or {}).get("flags", []):
+            note = next((x for x in level_notes if x["text"] == flag), None)
+            if note is None:
+                note = {"no": len(level_notes) + 1, "text": flag, "system_numbers": [], "systems": []}
+                level_notes.append(note)
+            note["system_numbers"].append(sysno[s["code"]])
+            note["systems"].append(s["name"])
+            level_refs.setdefault(s["code"], []).append(note["no"])
     agency_rows = [annex_row(c["id"], it["id"], it["status"], it["overdue"], it["deadline"], it["reasons"])
                    for c in data.checklists for it in c["items"]
                    if it["scope"] != "system" and (c["id"], it["id"]) not in parents
@@ -577,6 +592,7 @@ def annex_model(data: ReportData) -> None:
             row["where"].append(where)
 
     data.annex = {"task_evidence": task_evidence, "systems": per_system, "common": common,
+                  "level_notes": level_notes, "level_refs": level_refs,
                   "agency": _grouped(agency_rows, names["checklists"]), "issues": issues,
                   "causes": {k: v for k, v in causes.items() if v}, "problems": list(problems.values())}
 

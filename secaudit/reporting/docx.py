@@ -208,7 +208,7 @@ def render_docx(data: ReportData, *, template_dir: Path | None = None) -> bytes:
     w.heading(ar["b1_tasks"].format(plan=body["plan"]), level=3)
     w.table([t["col_no"], t["col_task"], t["col_deadline"], t["col_status"], ar["col_evidence"]],
             [[str(n), x["short"], vndate(x["deadline"]), status(x["status"], x["overdue"]),
-              ", ".join(x["evidence"]) or "—"] for n, x in enumerate(body["tasks"], 1)],
+              x["evidence_text"] or "—"] for n, x in enumerate(body["tasks"], 1)],
             widths=[10, 70, 24, 32, 29])
     w.para(ar["evidence_note_docx"], italic=True, size=10)
     if body["other"]:
@@ -251,51 +251,96 @@ def render_docx(data: ReportData, *, template_dir: Path | None = None) -> bytes:
     # Phụ lục I: từng hệ thống
     annex_head = _annex_heads(w, t, data)
     annex_head("I", ar["pl1"])
-    w.para(ar["pl1_intro"], italic=True, size=SMALL_PT)
-    yes_no = {True: t["yes_label"], False: t["no_label"], None: t["unknown"]}
+    common = data.annex["common"]
+    sec_common = 2 if common else None
+    w.para(ar["pl1_intro"] + (" " + ar["pl1_intro_common"].format(sec=sec_common) if common else ""),
+           italic=True, size=SMALL_PT)
+    everyone = len(data.systems)
+
+    def systems_ref(numbers: list[int], names: list[str]) -> str:
+        if len(numbers) == everyone and everyone > 1:
+            return str(ar["all_systems"].format(n=everyone))
+        if len(numbers) <= 2:
+            return "; ".join(names)
+        return str(ar["systems_numbered"].format(list=", ".join(map(str, numbers))))
+
+    def row_cells(n: int, x: dict[str, Any]) -> list[Any]:
+        if x["common"]:
+            what = [f"{ar['pl1_group'].format(n=x['n'], checklist=x['checklist']) if x['group'] else x['short']}"
+                    f" ({ar['pl1_see_common'].format(n=x['common'])})"]
+        elif x["group"]:
+            what = [ar["pl1_group"].format(n=x["n"], checklist=x["checklist"]), "; ".join(x["items"])]
+        else:
+            what = [x["short"]]
+        return [str(n), what, vndate(x["deadline"]), status(x["status"], x["overdue"]),
+                [say(r) for r in x["reasons"][:3]] or [""]]
 
     def rows_table(rows: list[dict[str, Any]]) -> None:
-        out = []
-        for n, x in enumerate(rows, 1):
-            if x["common"]:
-                what = [f"{ar['pl1_group'].format(n=x['n'], checklist=x['checklist'])}"
-                        f" ({ar['pl1_see_common'].format(n=x['common'])})"]
-            elif x["group"]:
-                what = [ar["pl1_group"].format(n=x["n"], checklist=x["checklist"]), "; ".join(x["items"])]
-            else:
-                what = [x["short"]]
-            out.append([str(n), what, vndate(x["deadline"]), status(x["status"], x["overdue"]),
-                        [say(r) for r in x["reasons"][:3]] or [""]])
-        w.table([t["col_no"], t["col_item"], t["col_deadline"], t["col_status"], t["col_reason"]], out,
-                widths=[9, 62, 20, 27, 47], size=9)
+        w.table([t["col_no"], t["col_item"], t["col_deadline"], t["col_status"], t["col_reason"]],
+                [row_cells(n, x) for n, x in enumerate(rows, 1)], widths=[9, 50, 20, 30, 56], size=9)
 
-    if data.annex["common"]:
-        w.heading(ar["pl1_common"], level=3)
-        everyone = len(data.systems)
-        w.table([ar["col_ref"], t["col_item"], t["col_status"], t["col_reason"], ar["col_systems"]],
-                [[ar["common_no"].format(n=x["no"]),
-                  [ar["pl1_group"].format(n=x["n"], checklist=x["checklist"]), "; ".join(x["items"])],
-                  status(x["status"], x["overdue"]), [say(r) for r in x["reasons"][:1]] or [""],
-                  ar["all_systems"].format(n=everyone) if len(x["systems"]) == everyone else "; ".join(x["systems"])]
-                 for x in data.annex["common"]], widths=[9, 70, 25, 30, 31], size=9)
+    # 1. the systems, one row each; the review flags of their levels written once below
+    w.heading(f"1. {ar['pl1_systems']}", level=3)
+    facts = []
     for n, s in enumerate(data.systems, 1):
-        w.heading(f"{n}. {s['name']}", level=3)
         level = s["level"]
         suggested = s["suggested_level"]["range"] if s["suggested_level"] else "—"
-        hosting = ar["hosting"].get(s["hosting"], t["unknown"]) if s["hosting"] else t["unknown"]
-        scope = ar["scope"].get(s["infrastructure_scope"], t["unknown"]) if s["infrastructure_scope"] else t["unknown"]
-        w.table(None, [
-            [t["fact"]["purpose"], s["purpose"] or "—"],
-            [f"{t['fact']['owner']} / {t['fact']['operator']}", f"{s['owner'] or '—'} / {s['operator'] or '—'}"],
-            [t["fact"]["critical"], yes_no[s["critical"]]],
-            [t["fact"]["hosting"], f"{hosting}; {scope}"],
-            [t["fact"]["hosts"], "; ".join(h["address"] for h in s["hosts"]) or "—"],
-            [ar["fact_level"], f"{level['proposed'] or '—'} / {level['approved'] or '—'} / {suggested}"
-                               f" ({t['dossier'][level['dossier_state']]})"],
-        ], widths=[55, 110], size=9)
-        rows_table(data.annex["systems"][s["code"]])
+        hosting = ar["hosting"].get(s["hosting"], t["unknown"]) if s["hosting"] else ar["trait_hosting_unknown"]
+        scope = (ar["scope"]["none"] if s["infrastructure_scope"] == "none" else
+                 f"{ar['trait_scope']}: " + (ar["scope"].get(s["infrastructure_scope"], t["unknown"])
+                                             if s["infrastructure_scope"] else t["unknown"]).lower())
+        traits = [ar["trait_critical"][str(s["critical"]).lower() if s["critical"] is not None else "none"]]
+        if s["restricted_sector"] != "none":
+            traits.append(f"{t['fact']['restricted_sector']}: {ar['restricted'][s['restricted_sector']]}")
+        traits += [hosting, scope]
+        lvl = (f"{level['proposed'] or '—'} / {level['approved'] or '—'} / {suggested}"
+               f" ({t['dossier'][level['dossier_state']]})")
+        if level.get("decision_number"):
+            lvl += f"; {t['level_decision'].lower()} {level['decision_number']}, {vndate(level['decision_date'])}"
+        if s["code"] in data.annex["level_refs"]:
+            refs = ", ".join(map(str, data.annex["level_refs"][s["code"]]))
+            lvl += " (" + ar["level_note_ref"].format(list=refs) + ")"
+        facts.append([str(n), [(s["name"],), s["purpose"] or ""],
+                      f"{s['owner'] or '—'} / {s['operator'] or '—'}", traits,
+                      "; ".join(h["address"] + (f" ({', '.join(map(str, h['ports']))})" if h["ports"] else "")
+                                for h in s["hosts"]) or "—", lvl])
+    w.table([t["col_no"], ar["col_system_name"], ar["col_owner_operator"], ar["col_traits"], t["fact"]["hosts"],
+             ar["col_level_triple"]], facts, widths=[9, 45, 25, 35, 22, 29], size=9)
+    if data.annex["level_notes"]:
+        w.para(ar["pl1_level_notes"], bold=True, size=SMALL_PT, align="left", after=2)
+        for x in data.annex["level_notes"]:
+            w.para(f"{x['no']}. {say(x['text'])} ({systems_ref(x['system_numbers'], x['systems'])}).",
+                   size=SMALL_PT, align="left", after=2)
+    section = 1
+    # 2. rows alike in several systems, once
+    if common:
+        section += 1
+        w.heading(f"{section}. {ar['pl1_common']}", level=3)
+        w.table([ar["col_ref"], t["col_item"], t["col_status"], t["col_reason"], ar["col_systems"]],
+                [[ar["common_no"].format(n=x["no"]),
+                  [ar["pl1_group"].format(n=x["n"], checklist=x["checklist"]), "; ".join(x["items"])]
+                  if x["group"] else [x["short"]],
+                  status(x["status"], x["overdue"]), [say(r) for r in x["reasons"][:1]] or [""],
+                  systems_ref(x["system_numbers"], x["systems"])]
+                 for x in common], widths=[9, 60, 30, 33, 33], size=9)
+    # 3. each system's own rows
+    section += 1
+    w.heading(f"{section}. {ar['pl1_own']}", level=3)
+    for n, s in enumerate(data.systems, 1):
+        rows = data.annex["systems"][s["code"]]
+        own = [x for x in rows if not x["common"]]
+        shared = sorted({x["common"] for x in rows if x["common"]})
+        w.para(f"{section}.{n}. {s['name']}", bold=True, size=11, align="left", after=2).paragraph_format \
+            .keep_with_next = True
+        if own:
+            rows_table(own)
+        note = (ar["pl1_common_refs"].format(sec=sec_common, list=", ".join(map(str, shared))) + " " if shared
+                else ar["pl1_no_own"] + " " if not own else "")
+        w.para(note + t["not_applicable_count"].format(n=s["not_applicable"]), size=SMALL_PT, align="left")
+    # 4. the agency-wide rows
     if data.annex["agency"]:
-        w.heading(f"{len(data.systems) + 1}. {ar['pl1_agency']}", level=3)
+        section += 1
+        w.heading(f"{section}. {ar['pl1_agency']}", level=3)
         rows_table(data.annex["agency"])
 
     # Phụ lục II: minh chứng

@@ -131,6 +131,26 @@ def _listing(items: list[str], t: dict[str, Any], limit: int = 6) -> str:
     return shown + (f"; {t['more'].format(n=len(items) - limit)}" if len(items) > limit else "")
 
 
+def ref_runs(refs: list[str]) -> str:
+    """Annex numbers as a reader writes them: three or more in a row as a range ("PL2-01–PL2-40")."""
+    runs: list[list[str]] = []
+    for ref in refs:
+        prefix, _, number = ref.rpartition("-")
+        last = runs[-1][-1] if runs else None
+        if (last is not None and number.isdigit() and last.rpartition("-")[0] == prefix
+                and last.rpartition("-")[2].isdigit() and int(number) == int(last.rpartition("-")[2]) + 1):
+            runs[-1].append(ref)
+        else:
+            runs.append([ref])
+    return ", ".join(f"{run[0]}–{run[-1]}" if len(run) >= 3 else ", ".join(run) for run in runs)
+
+
+def _names(names: list[str], t: dict[str, Any]) -> str:
+    """Quoted system names in a sentence: “A”, “B” và “C”."""
+    quoted = [f"“{n}”" for n in names]
+    return quoted[0] if len(quoted) == 1 else t["and_list"].format(first=", ".join(quoted[:-1]), last=quoted[-1])
+
+
 def paragraphs(text: str) -> list[str]:
     """A note's paragraphs (blank lines or single line ends separate them)."""
     return [p.strip() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
@@ -145,7 +165,8 @@ def build_body(data: Any, t: dict[str, Any], *, vndate: Any) -> dict[str, Any]:
     ar = t["ar"]
     notes = data.notes
     plan_id = data.checklists[0]["id"] if data.checklists else None
-    tasks = [{**x, "evidence": data.annex["task_evidence"].get(f"{x['checklist']}:{x['id']}", [])}
+    tasks = [{**x, "evidence": (refs := data.annex["task_evidence"].get(f"{x['checklist']}:{x['id']}", [])),
+              "evidence_text": ref_runs(refs)}
              for x in data.summary["tasks"] if x["checklist"] == plan_id]
     plan = data.names["checklists"].get(data.checklists[0]["id"], "") if data.checklists else ""
     counts = {"met": sum(1 for x in tasks if x["status"] == "dat"),
@@ -182,7 +203,9 @@ def build_body(data: Any, t: dict[str, Any], *, vndate: Any) -> dict[str, Any]:
     if "ton-tai" in notes:
         issues = paragraphs(notes["ton-tai"])
     else:
-        issues = []
+        # systems in the same situation share one sentence (an agency with 20 alike systems reads 1, not 20)
+        alike: dict[str, list[str]] = {}
+        agency_parts = None
         for x in data.annex["issues"]:
             parts = []
             if x["not_met"]:
@@ -193,8 +216,15 @@ def build_body(data: Any, t: dict[str, Any], *, vndate: Any) -> dict[str, Any]:
                 parts.append(ar["part_overdue"].format(n=x["overdue"]))
             if not parts:
                 continue
-            template = ar["issue_system"] if x["system"] else ar["issue_agency"]
-            issues.append(template.format(name=x["name"], parts="; ".join(parts)))
+            if x["system"]:
+                alike.setdefault("; ".join(parts), []).append(x["name"])
+            else:
+                agency_parts = "; ".join(parts)
+        issues = [(ar["issue_system"].format(name=names[0], parts=parts) if len(names) == 1 else
+                   ar["issue_systems"].format(n=len(names), names=_names(names, ar), parts=parts))
+                  for parts, names in alike.items()]
+        if agency_parts:
+            issues.append(ar["issue_agency"].format(parts=agency_parts))
         issues.append(ar["issues_see"] if issues else ar["issues_none"])
 
     if "nguyen-nhan" in notes:
@@ -209,9 +239,20 @@ def build_body(data: Any, t: dict[str, Any], *, vndate: Any) -> dict[str, Any]:
     else:
         plan_text = [ar["plan_intro"].format(agency=data.agency["name"])] if data.annex["issues"] else [
             ar["plan_none"]]
+        rows: dict[tuple[Any, ...], list[dict[str, Any]]] = {}  # alike systems with one owner: one row
         for x in data.annex["issues"]:
-            what = (ar["plan_what"].format(n=x["count"], name=x["name"], items=_listing(x["items"], ar, 3))
-                    if x["system"] else ar["plan_what_agency"].format(n=x["count"], items=_listing(x["items"], ar, 3)))
+            key = (x["system"] is None, x["count"], tuple(x["items"]), x["owner"], x["deadline"], x["late"])
+            rows.setdefault(key if x["system"] else (None, x["name"]), []).append(x)
+        for group in rows.values():
+            x = group[0]
+            items = _listing(x["items"], ar, 3)
+            if not x["system"]:
+                what = ar["plan_what_agency"].format(n=x["count"], items=items)
+            elif len(group) == 1:
+                what = ar["plan_what"].format(n=x["count"], name=x["name"], items=items)
+            else:
+                what = ar["plan_what_systems"].format(n=x["count"], count=len(group),
+                                                      names=_names([g["name"] for g in group], ar), items=items)
             if x["deadline"] is None:
                 when = ar["plan_no_deadline"]
             elif x["late"]:

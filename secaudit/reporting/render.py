@@ -10,6 +10,7 @@ knows nothing of the machine-readable exports: the caller (``documents``) picks 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import mimetypes
 import re
@@ -58,6 +59,29 @@ def bar_chart(rows: list[tuple[str, int, str]], *, width: int = 460, bar: int = 
     return Markup("".join(parts))
 
 
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    def dump_bytecode(self, bucket: Any) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:  # a full or read-only disk costs the next run a compile, not the report
+            pass
+
+
+@functools.cache
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs (Jinja's per-user cache folder in the temp directory, mode 0700).
+
+    Compiling the agency report's template takes about as long as building its data; a command that renders
+    a report runs in a fresh process, so the compiled code is kept on disk, keyed by the template's name and
+    the checksum of its source (an edited or overriding template is compiled anew). Jinja refuses a folder
+    that another user owns or can write; then, or when the folder cannot be made, nothing is cached.
+    """
+    try:
+        return _TemplateCache()
+    except (OSError, RuntimeError):
+        return None
+
+
 def _environment(template_dir: Path | None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     if template_dir is not None:
@@ -68,11 +92,12 @@ def _environment(template_dir: Path | None) -> jinja2.Environment:
     loaders.append(jinja2.FileSystemLoader(str(data_dir("reports"))))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders), autoescape=True, undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True, finalize=_shown,
+        trim_blocks=True, lstrip_blocks=True, finalize=_shown, bytecode_cache=_bytecode_cache(),
     )
     env.filters["vndate"] = vndate
     env.filters["vndatetime"] = vndatetime
     env.filters["balanced"] = balanced
+    env.filters["port_runs"] = port_runs
     return env
 
 
@@ -89,6 +114,25 @@ def vndate(value: Any) -> str:
     if isinstance(value, str):
         value = dt.date.fromisoformat(value[:10])
     return value.strftime("%d/%m/%Y")
+
+
+def port_runs(ports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Open ports for display, consecutive ports with the same service and nothing observed in one run.
+
+    ``8000/tcp http nginx 1.18; 8001/tcp http nginx 1.18; …`` reads ``8000–8009/tcp http nginx 1.18``.
+    """
+    runs: list[dict[str, Any]] = []
+    for p in ports:
+        what = tuple(p.get(k) for k in ("protocol", "service", "tunnel", "product", "version"))
+        last = runs[-1] if runs else None
+        if (last is not None and not p.get("observed") and not last["observed"] and last["what"] == what
+                and p["port"] == last["last"] + 1):
+            last["last"] = p["port"]
+        else:
+            runs.append({**p, "what": what, "first": p["port"], "last": p["port"]})
+    for run in runs:
+        run["label"] = str(run["first"]) if run["first"] == run["last"] else f"{run['first']}–{run['last']}"
+    return runs
 
 
 def vndatetime(value: Any) -> str:

@@ -10,8 +10,9 @@ so requirements imports neither the level engine nor the scanner.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from secaudit.errors import NotFoundError
@@ -26,7 +27,7 @@ from secaudit.requirements.results import (
     Status,
     rollup,
 )
-from secaudit.store.workspace import Workspace
+from secaudit.store.workspace import Workspace, split_refs
 
 #: The level the level baselines apply to a system row as of a day (approved, else certain suggestion).
 LevelOf = Callable[[Mapping[str, Any], dt.date], int | None]
@@ -59,6 +60,8 @@ class _Context:
     findings: dict[str, list[dict[str, Any]]]
     has_hosts: dict[str, bool]
     using: Collaborators
+    # what the scan records said, asked once per agency: (question, scan ids, system) -> answer
+    asked: dict[tuple[Any, ...], list[Any]] = field(default_factory=dict)
 
 
 def _agency_lookup(agency: dict[str, Any], systems: list[dict[str, Any]]) -> conditions.Lookup:
@@ -169,7 +172,9 @@ def _load_context(
         sql, params = f"select * from findings where scan_id in ({marks})", list(scan["ids"])
         if code:
             sql, params = sql + " and system = ?", [*params, code]
-        findings[code] = list(ws.db.query(sql + " order by id", params))
+        # one row per problem; ``bears_on`` as the list of requirements it names
+        findings[code] = [{**f, "bears_on": split_refs(f["bears_on"])}
+                          for f in ws.db.query(sql + " order by id", params)]
     # only this agency's systems (the index on hosts.system_id): a count over the whole table made
     # a province-wide ``status`` quadratic in the number of agencies
     declared = {r[0] for r in ws.db.execute(
@@ -179,6 +184,56 @@ def _load_context(
     has_hosts[""] = any(has_hosts.values())
     return _Context(ws, dict(zip(cols, arow, strict=True)), systems, as_of, variables, answers, waivers, evidence,
                     scans, findings, has_hosts, using)
+
+
+class _Memo:
+    """What is worked out once per checklist (and forgotten with it).
+
+    ``children``: the sub-items by parent id, in file order. ``read``: every attribute the conditions
+    of the system-scope items read, sorted. ``blank``: the rows of a system with nothing of its own
+    (no answer, waiver, evidence or scan) by (day, the values of ``read``): they depend on nothing
+    else, so every such system with the same facts gets the same rows, made for the first one and
+    copied for the others (a province repeats a few combinations thousands of times).
+    """
+
+    LIMIT = 1024  # a province has tens of fact combinations; the bound only keeps odd inputs from growing it
+
+    def __init__(self, checklist: Checklist) -> None:
+        self.children: dict[str, list[Item]] = {}
+        for item in checklist.items:
+            if item.parent is not None:
+                self.children.setdefault(item.parent, []).append(item)
+        self.read = tuple(sorted({attr for item in checklist.items if item.scope == "system"
+                                  for attr in conditions.attributes(item.applies_if)}))
+        self.blank: dict[tuple[Any, ...], dict[str, Result]] = {}
+
+    def rows(self, as_of: dt.date, lookup: conditions.Lookup) -> dict[str, Result]:
+        """The shared rows (by item) of systems with nothing of their own and the facts of ``lookup``."""
+        key = (as_of, tuple((v, type(v)) for v in map(lookup, self.read)))
+        found = self.blank.get(key)
+        if found is None:
+            if len(self.blank) >= self.LIMIT:
+                self.blank.clear()
+            found = self.blank[key] = {}
+        return found
+
+
+_MEMOS: dict[int, tuple[weakref.ref[Checklist], _Memo]] = {}
+
+
+def _memo(checklist: Checklist) -> _Memo:
+    key = id(checklist)
+    known = _MEMOS.get(key)
+    if known is not None and known[0]() is checklist:
+        return known[1]
+
+    def forget(ref: weakref.ref[Checklist]) -> None:
+        if _MEMOS.get(key, (None,))[0] is ref:
+            del _MEMOS[key]
+
+    memo = _Memo(checklist)
+    _MEMOS[key] = (weakref.ref(checklist, forget), memo)
+    return memo
 
 
 def evaluate_agency(
@@ -193,6 +248,8 @@ def evaluate_agency(
                                     level_of=using.level_of)) for s in ctx.systems
     ]
     all_systems = [lk for _, lk in system_lookups]
+    # (checklist, system) pairs with an answer, waiver or evidence of their own: never shared
+    own = {(key[0], key[2] or "") for rows in (ctx.answers, ctx.waivers, ctx.evidence) for key in rows}
     results: list[Result] = []
     system_results: list[Result] = []
     used: list[str] = []
@@ -203,15 +260,12 @@ def evaluate_agency(
             continue
         used.append(cid)
         reports.extend(_reports_due(library, checklist, agency_lookup, system_lookups, as_of))
-        memo: dict[tuple[str, str | None], Result] = {}
-
-        def run(item: Item, system: str | None, lookup: conditions.Lookup, checklist: Checklist = checklist,
-                memo: dict[tuple[str, str | None], Result] = memo) -> Result:
-            key = (item.id, system)
-            if key not in memo:
-                memo[key] = _evaluate_item(ctx, checklist, item, system, lookup, run_child=run,
-                                           all_systems=all_systems, agency_lookup=agency_lookup)
-            return memo[key]
+        memo = _memo(checklist)
+        run = _Run(ctx, checklist, memo.children, all_systems, agency_lookup)
+        # a system with nothing of its own shares the rows of every system with the same facts: a
+        # missing answer, evidence or scan only ever leaves the item not met, whatever the system
+        targets = [(code, lookup, None if (cid, code) in own or ctx.scans.get(code) is not None
+                    else memo.rows(as_of, lookup)) for code, lookup in system_lookups]
 
         for item in checklist.items:
             if f"{cid}:{item.id}" in profile.excluded:
@@ -219,11 +273,44 @@ def evaluate_agency(
             if item.scope == "agency":
                 results.append(run(item, None, agency_lookup))
                 continue
-            per_system = [run(item, code, lookup) for code, lookup in system_lookups]
+            per_system: list[Result] = []
+            for code, lookup, shared in targets:
+                same = None if shared is None else shared.get(item.id)
+                if same is None:
+                    same = run(item, code, lookup)
+                    if shared is not None:
+                        shared[item.id] = same
+                    per_system.append(same)
+                else:
+                    per_system.append(Result(same.checklist, same.item, agency, code, same.status, list(same.reasons),
+                                             same.deadline, same.overdue, same.note, [], [], same.applicable))
             system_results.extend(per_system)
             results.append(_rollup_result(checklist, item, agency, per_system, as_of))
     reports.sort(key=lambda r: (r.due_before, r.checklist, r.duty))
     return AgencyAssessment(agency, as_of, profile.id, used, results, system_results, reports)
+
+
+class _Run:
+    """Each item of a checklist evaluated once per system (a parent asks for its sub-items).
+
+    A class, not a closure that passes itself on: nothing here refers back to itself, so an agency's
+    results are freed as soon as they are written, without waiting for the cycle collector.
+    """
+
+    def __init__(self, ctx: _Context, checklist: Checklist, children: dict[str, list[Item]],
+                 all_systems: list[conditions.Lookup], agency_lookup: conditions.Lookup) -> None:
+        self.ctx, self.checklist, self.children = ctx, checklist, children
+        self.all_systems, self.agency_lookup = all_systems, agency_lookup
+        self.memo: dict[tuple[str, str | None], Result] = {}
+
+    def __call__(self, item: Item, system: str | None, lookup: conditions.Lookup) -> Result:
+        key = (item.id, system)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = _evaluate_item(
+                self.ctx, self.checklist, item, system, lookup, run_child=self, all_systems=self.all_systems,
+                agency_lookup=self.agency_lookup, children=self.children.get(item.id, []))
+        return found
 
 
 def _reports_due(
@@ -246,14 +333,17 @@ def _report_due(library: Library, checklist_id: str, duty: ReportingDuty, as_of:
                      "; ".join(b.cite(library.registry) for b in duty.basis))
 
 
+_VI = LABELS["vi"]
+
+
 def _rollup_result(checklist: Checklist, item: Item, agency: str, parts: list[Result], as_of: dt.date) -> Result:
-    status = rollup(p.status for p in parts)
-    reasons = []
-    order = {s: i for i, s in enumerate(ROLLUP_ORDER)}
-    for part in sorted(parts, key=lambda p: order.get(p.status, len(order))):  # the deciding parts first
-        if part.status is not Status.NOT_APPLICABLE and not part.status.met:
-            reasons.append(f"{part.system}: {LABELS['vi'][part.status]}"
-                           + (f" — {part.reasons[0]}" if part.reasons else ""))
+    status = rollup([p.status for p in parts])
+    # the deciding parts first: those neither met nor "không áp dụng" (the statuses of ROLLUP_ORDER), in
+    # that order, systems in their order within a status; the statuses before ``status`` are absent
+    reasons = [f"{part.system}: {_VI[part.status]} — {part.reasons[0]}" if part.reasons
+               else f"{part.system}: {_VI[part.status]}"
+               for deciding in ROLLUP_ORDER[ROLLUP_ORDER.index(status):] for part in parts
+               if part.status is deciding] if status in ROLLUP_ORDER else []
     if not parts:
         reasons.append("cơ quan chưa khai báo hệ thống nào / no systems declared")
     applicable: bool | None = False
@@ -272,6 +362,7 @@ def _overdue(deadline: dt.date | None, status: Status, as_of: dt.date) -> bool:
 def _evaluate_item(
     ctx: _Context, checklist: Checklist, item: Item, system: str | None, lookup: conditions.Lookup, *,
     run_child: Any, all_systems: list[conditions.Lookup], agency_lookup: conditions.Lookup,
+    children: list[Item] | None = None,
 ) -> Result:
     result = Result(checklist.id, item.id, ctx.agency["code"], system, Status.NOT_ASSESSED, deadline=item.deadline)
     applies = conditions.evaluate(item.applies_if, lookup, all_systems)
@@ -297,7 +388,8 @@ def _evaluate_item(
         return result
     expired_waiver = bool(ctx.waivers.get(key))
 
-    children = checklist.children(item.id)
+    if children is None:
+        children = checklist.children(item.id)
     answer = _answer_in_force(ctx, key, result)
     result.note = answer["note"] if answer else None
     result.evidence = _valid_evidence(ctx, key, result)
@@ -434,8 +526,7 @@ def _apply_scan(ctx: _Context, system: str | None, result: Result) -> None:
             result.reasons.append(message)
         elif result.status is Status.PASS and system is not None and (agency_scan := ctx.scans.get("")) is not None:
             # the agency was scanned, but never these hosts (declared since): not verified, never "đạt"
-            gaps = ctx.using.scan_gaps(ctx.ws, ctx.agency["code"], system, list(agency_scan["ids"]),
-                                       agency_scan["started"])
+            gaps = _scan_gaps(ctx, system, agency_scan)
             result.reasons += gaps or [f"{message}: chưa kiểm chứng / not verified"]
             result.status = Status.NOT_ASSESSED
         elif result.status is Status.PASS:
@@ -450,8 +541,8 @@ def _apply_scan(ctx: _Context, system: str | None, result: Result) -> None:
         if strict and result.status is Status.PASS:
             result.status = Status.FAIL
         return
-    relevant = [f for f in ctx.findings.get(code, [])
-                if f["checklist"] == result.checklist and f["item"] == result.item]
+    ref = f"{result.checklist}:{result.item}"
+    relevant = [f for f in ctx.findings.get(code, []) if ref in f["bears_on"]]
     if relevant:
         result.findings = relevant
         was = result.status
@@ -465,21 +556,38 @@ def _apply_scan(ctx: _Context, system: str | None, result: Result) -> None:
         result.reasons.append(f"lần quét #{scan['id']} không hoàn tất ({scan['status']}): chưa kiểm chứng đầy đủ")
         if result.status is Status.PASS:
             result.status = Status.NOT_ASSESSED
-    marks = ",".join("?" * len(scan["ids"]))
-    sql, params = f"select address from scan_hosts where scan_id in ({marks}) and state = 'unknown'", list(scan["ids"])
-    if system is not None:
-        sql, params = sql + " and system = ?", [*params, system]
-    unknown = ctx.ws.db.execute(sql, params).fetchall()
+    unknown = _unknown_hosts(ctx, system, scan)
     if unknown:
         addresses = ", ".join(r[0] for r in unknown)
         result.reasons.append(f"không xác định được trạng thái máy chủ: {addresses} / host state unknown")
         if result.status is Status.PASS:
             result.status = Status.NOT_ASSESSED
     if system is not None:
-        gaps = ctx.using.scan_gaps(ctx.ws, ctx.agency["code"], system, list(scan["ids"]), scan["started"])
+        gaps = _scan_gaps(ctx, system, scan)
         result.reasons += gaps
         if gaps and result.status is Status.PASS:
             result.status = Status.NOT_ASSESSED
+
+
+def _unknown_hosts(ctx: _Context, system: str | None, scan: dict[str, Any]) -> list[Any]:
+    """The hosts of ``system`` (every host for None) whose state the scan could not tell, asked once per agency."""
+    key = ("unknown", tuple(scan["ids"]), system)
+    if key not in ctx.asked:
+        marks = ",".join("?" * len(scan["ids"]))
+        sql = f"select address from scan_hosts where scan_id in ({marks}) and state = 'unknown'"
+        params = list(scan["ids"])
+        if system is not None:
+            sql, params = sql + " and system = ?", [*params, system]
+        ctx.asked[key] = ctx.ws.db.execute(sql, params).fetchall()
+    return ctx.asked[key]
+
+
+def _scan_gaps(ctx: _Context, system: str, scan: dict[str, Any]) -> list[str]:
+    """``Collaborators.scan_gaps`` for the system and scan, asked once per agency (every scan item asks)."""
+    key = ("gaps", tuple(scan["ids"]), system, scan["started"])
+    if key not in ctx.asked:
+        ctx.asked[key] = ctx.using.scan_gaps(ctx.ws, ctx.agency["code"], system, list(scan["ids"]), scan["started"])
+    return list(ctx.asked[key])
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:

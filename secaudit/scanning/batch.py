@@ -9,6 +9,7 @@ SIGTERM and SIGHUP end the running processes, keep what they wrote and mark thos
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import re
 import shutil
 import signal
@@ -21,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from secaudit import clock
 from secaudit.errors import InputError, InvalidTargetError
@@ -30,11 +31,13 @@ from secaudit.scanning.nmap_run import NmapRun, nmap_version, run_nmap
 from secaudit.scanning.owners import PENDING, owner
 from secaudit.scanning.plan import DeclaredHost, Group, declared_hosts, plan_groups, with_servicedb
 from secaudit.scanning.profiles import load_rule_set, load_scan_profile
-from secaudit.scanning.record import STDERR_KEEP, ScanOutcome, inserted_id, record_run
-from secaudit.scanning.rules import ScanRule
-from secaudit.scanning.scope import Scope, load_scope
 from secaudit.store import auditlog
 from secaudit.store.workspace import Workspace, dumps, now
+
+if TYPE_CHECKING:  # recording (and the XML reader under it) is imported while nmap runs: see _execute
+    from secaudit.scanning.record import ScanOutcome
+    from secaudit.scanning.rules import ScanRule
+    from secaudit.scanning.scope import Scope
 
 __all__ = ["MAX_JOBS", "NOT_RUN", "Runner", "ScanBatch", "ScanProgress", "scan_agency"]
 
@@ -129,6 +132,8 @@ def scan_agency(
                                      where=f"{agency}/{host.system}: {host.address}") from None
     scope: Scope | None = None
     if scope_file is not None:
+        from secaudit.scanning.scope import load_scope
+
         scope = load_scope(scope_file, today=today, agency=agency, allow_large=allow_large,
                            max_prefix_v4=settings.max_prefix_v4, max_prefix_v6=settings.max_prefix_v6)
         known = {h.target.value for h in hosts}
@@ -180,13 +185,13 @@ def insert_running(db: Any, group: Group, *, agency: str, profile: str, started:
                    scope_json: str | None = None) -> None:
     """Write ``group``'s scan row as *running* before nmap starts, with its hosts pending: until the run is
     recorded, an interrupted scan shows them unknown (``scan AGENCY`` and ``scan --all`` alike)."""
-    group.scan_id = inserted_id(db.table("scans").insert({
+    group.scan_id = int(db.table("scans").insert({
         "agency": agency, "system": group.system, "profile": profile, "status": "running",
         "started": started, "argv": dumps(group.argv), "nmap_version": version, "operator": actor,
         "targets": dumps([h.address for h in group.hosts]), "batch": batch, "source": "nmap",
         "command": dumps(command) if command else None, "scope": scope_json, "fresh_until": fresh_until,
         "coverage": dumps(group.coverage.to_json()), **owned_by,
-    }))
+    }).last_pk)
     for host in group.hosts:
         db.table("scan_hosts").insert({"scan_id": group.scan_id, "system": host.system, "address": host.address,
                                        "declared": int(host.declared), "state": "unknown", "reason": PENDING})
@@ -222,9 +227,13 @@ def _execute(
     """
     lock = threading.Lock()
     clock = time.monotonic()
+    nmap_started = threading.Event()  # set on nmap's first output, or when a run ends
 
     def watch(group: Group) -> Callable[[bytes], None]:
         def on_output(chunk: bytes) -> None:
+            nmap_started.set()
+            if progress is None:
+                return
             data = group.tail + chunk
             with lock:
                 group.done += data.count(_HOST_END) - group.tail.count(_HOST_END)
@@ -234,11 +243,14 @@ def _execute(
         return on_output
 
     def run_one(group: Group) -> NmapRun | None:
-        if stop.is_set():
-            return None
-        if runner is not None:
-            return runner(group.argv)
-        return run_nmap(group.argv, timeout=timeout, on_output=watch(group) if progress else None, stop=stop)
+        try:
+            if stop.is_set():
+                return None
+            if runner is not None:
+                return runner(group.argv)
+            return run_nmap(group.argv, timeout=timeout, on_output=watch(group), stop=stop)
+        finally:
+            nmap_started.set()
 
     def report(finished: int) -> None:
         if progress is None:
@@ -254,10 +266,17 @@ def _execute(
     interrupted = False
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nmap") as pool:
         pending: dict[Future[NmapRun | None], Group] = {pool.submit(run_one, g): g for g in groups}
+        recording_loaded = False
         results: list[tuple[Group, NmapRun | None, BaseException | None]] = []
         last = 0.0
         while pending or results:
             try:
+                if not recording_loaded:
+                    # What recording a run needs (the XML reader, the recorder) is imported while nmap runs
+                    # rather than before it starts; once it has started, so as not to hold up its start.
+                    nmap_started.wait(timeout=PROGRESS_EVERY)
+                    importlib.import_module("secaudit.scanning.record")
+                    recording_loaded = True
                 if pending:
                     done, _ = wait(list(pending), timeout=PROGRESS_EVERY / 2, return_when=FIRST_COMPLETED)
                     for future in done:
@@ -285,6 +304,8 @@ def record_group(
     ws: Workspace, agency: str, group: Group, run: NmapRun | None, error: BaseException | None,
     rules: list[ScanRule], *, actor: str, stopped: bool,
 ) -> ScanOutcome:
+    from secaudit.scanning.record import STDERR_KEEP, ScanOutcome, record_run
+
     if run is None:
         reason = NOT_RUN if error is None else str(error)[:STDERR_KEEP]
         status = "interrupted" if error is None else "failed"

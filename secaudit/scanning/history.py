@@ -12,7 +12,7 @@ from secaudit.scanning.nmap_xml import HostResult, PortResult, ScriptOutput
 from secaudit.scanning.owners import reap_abandoned
 from secaudit.scanning.profiles import load_rules
 from secaudit.scanning.rules import Coverage, rechecked
-from secaudit.store.workspace import Workspace
+from secaudit.store.workspace import Workspace, split_refs
 
 __all__ = ["FINDING_STATUSES", "diff_scans", "latest_scans", "list_findings", "open_findings", "scan_rows"]
 
@@ -147,7 +147,7 @@ def diff_scans(ws: Workspace, scan_a: int, scan_b: int) -> list[dict[str, Any]]:
         for f in ws.db.query("select * from findings where scan_id = ? order by id", [scan_id]):
             key = (f["system"], f["fkey"] or f"{f['rule']}|{f['address']}|{f['port'] or ''}")
             entry = out.setdefault(key, {**f, "refs": []})
-            entry["refs"].append(f"{f['checklist']}:{f['item']}")
+            entry["refs"] += [ref for ref in split_refs(f["bears_on"]) if ref not in entry["refs"]]
         return out
 
     fa, fb = findings(scan_a), findings(scan_b)

@@ -19,12 +19,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from secaudit import clock
 from secaudit.errors import ScanError
 from secaudit.scanning.nmap_argv import binary_prefix
-from secaudit.scanning.nmap_xml import MAX_TEXT, ScanResult, parse_xml
+
+if TYPE_CHECKING:
+    from secaudit.scanning.nmap_xml import ScanResult
 
 __all__ = ["NmapRun", "nmap_version", "run_nmap"]
 
@@ -115,11 +117,15 @@ class NmapRun:
         nmap only warns about these on stderr, leaves them out of the XML and still exits 0,
         so without this list a typo in an inventory would just look like a missing host.
         """
+        from secaudit.scanning.nmap_xml import MAX_TEXT  # the XML reader loads while nmap runs, not before
+
         names = _UNRESOLVED_RE.findall(self.stderr)
         return list(dict.fromkeys(name[:MAX_TEXT] for name in names))
 
     def parse(self) -> ScanResult:
         """Parse :attr:`xml` (see :func:`parse_xml`)."""
+        from secaudit.scanning.nmap_xml import parse_xml
+
         return parse_xml(self.xml)
 
 

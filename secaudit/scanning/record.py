@@ -21,7 +21,7 @@ from secaudit.scanning.plan import DeclaredHost
 from secaudit.scanning.rules import Coverage, HostView, Observation, ScanRule, evaluate, rechecked
 from secaudit.scanning.scope import Scope
 from secaudit.store import auditlog
-from secaudit.store.workspace import Workspace, dumps, now
+from secaudit.store.workspace import Workspace, dumps, join_refs, now
 
 __all__ = ["STDERR_KEEP", "Recorder", "ScanOutcome", "add_evidence_ref", "inserted_id", "record_run"]
 
@@ -73,14 +73,17 @@ class Recorder:
                                                     [scan_id])}
         self.seen_declared: set[int] = set()
         self.observations: dict[tuple[str, str], tuple[Observation, str]] = {}  # (system, key) -> (obs, address)
-        self.up_hosts: dict[tuple[str, str], HostResult] = {}
+        self.up_hosts: dict[tuple[str, str], HostResult] = {}  # only where an open finding may be resolved
+        self.up_systems: set[str] = set()
+        self.tracked: set[tuple[str, str]] = {(r[0], r[1]) for r in db.execute(
+            "select distinct system, address from finding_tracks where agency = ? and status = 'open'", [agency])}
         self.states: dict[str, str] = {}
         self.open_ports = 0
         self.findings = 0
         self.outside: list[str] = []  # the first few undeclared addresses, to name them
         self.outside_count = 0
         self.ranges: dict[int, list[int]] = {}  # id(declared CIDR host) -> [addresses up, addresses seen]
-        self._port_rows: list[dict[str, Any]] = []
+        self._port_rows: list[tuple[Any, ...]] = []
 
     def _matches(self, observed: HostResult) -> list[DeclaredHost]:
         found = list(self.by_value.get(observed.address, []))
@@ -130,19 +133,18 @@ class Recorder:
         else:
             _update(self.db, "scan_hosts", hid, {"state": state, "reason": reason})
         self.states[address] = state
-        rows = [{
-            "scan_host_id": hid, "port": port.port, "protocol": port.protocol, "state": port.state,
-            "service": port.service, "product": port.product, "version": port.version, "tunnel": port.tunnel,
-            "method": port.method,
-            "scripts": dumps({k: {"output": v.output, "data": v.data} for k, v in port.scripts.items()}),
-        } for port in observed.ports]
-        self._port_rows += rows
+        self._port_rows += [
+            (hid, port.port, port.protocol, port.state, port.service, port.product, port.version, port.tunnel,
+             port.method, dumps({k: {"output": v.output, "data": v.data} for k, v in port.scripts.items()}))
+            for port in observed.ports]
         if len(self._port_rows) >= 2000:
             self.flush()
         self.open_ports += sum(1 for p in observed.ports if p.state == "open")
         if state != "up":
             return
-        self.up_hosts[key] = _slim(observed)
+        self.up_systems.add(host.system)
+        if key in self.tracked:
+            self.up_hosts[key] = _slim(observed)
         view = HostView(host.system, address, host.ports, host.public_web, host.declared,
                         host.names if host.target.kind == "hostname" else [])
         for obs in evaluate(self.rules, view, observed, as_of=self.as_of):
@@ -162,8 +164,7 @@ class Recorder:
         if self._port_rows:
             self.db.conn.executemany(
                 "insert into scan_ports (scan_host_id, port, protocol, state, service, product, version, tunnel,"
-                " method, scripts) values (:scan_host_id, :port, :protocol, :state, :service, :product, :version,"
-                " :tunnel, :method, :scripts)", self._port_rows)
+                " method, scripts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._port_rows)
             self._port_rows = []
 
     def finish(self, unresolved: list[str], parsed: bool) -> None:
@@ -186,7 +187,7 @@ class Recorder:
                     reason = "máy chủ không có trong kết quả nmap (quét dở hoặc không phân giải được tên)"
                 self._set_state(host, "unknown", reason)
         self.findings = _write_findings(self.db, self.scan_id, self.agency, self.observations, self.up_hosts,
-                                        self.coverage, self.rules)
+                                        self.up_systems, self.coverage, self.rules)
 
 
 def _slim(observed: HostResult) -> HostResult:
@@ -212,16 +213,17 @@ def _host_state(observed: HostResult) -> tuple[str, str]:
 
 def _write_findings(
     db: Any, scan_id: int, agency: str, observations: dict[tuple[str, str], tuple[Observation, str]],
-    up_hosts: dict[tuple[str, str], HostResult], coverage: Coverage, rules: list[ScanRule],
+    up_hosts: dict[tuple[str, str], HostResult], up_systems: set[str], coverage: Coverage, rules: list[ScanRule],
 ) -> int:
     """Insert this scan's findings and move their tracks: new, still open, reopened or resolved.
 
-    Returns the number of problems found (one per rule and place), not of requirement rows.
+    One ``findings`` row per problem (rule and place), its ``bears_on`` listing the requirements the
+    rule names. Returns the number of problems.
     """
     scan = db.execute("select started from scans where id = ?", [scan_id]).fetchone()
     seen_at = scan[0]
     count = 0
-    systems = {system for system, _ in up_hosts}
+    systems = up_systems
     marks = ",".join("?" * len(systems))
     tracks = {(r["system"], r["fkey"]): r for r in db.query(
         f"select * from finding_tracks where agency = ? and system in ({marks})", [agency, *sorted(systems)])
@@ -229,7 +231,7 @@ def _write_findings(
     rows: list[tuple[Any, ...]] = []
     new_tracks: list[tuple[Any, ...]] = []
     next_id = int(db.execute("select coalesce(max(id), 0) from finding_tracks").fetchone()[0]) + 1
-    bears_on: dict[str, str] = {}
+    bears_on: dict[str, tuple[str, str]] = {}  # rule id -> (refs as JSON for tracks, refs joined for findings)
 
     def flush() -> None:  # new tracks and finding rows go in batches: a sweep has hundreds of thousands
         if new_tracks:
@@ -240,16 +242,17 @@ def _write_findings(
             new_tracks.clear()
         if rows:
             db.conn.executemany(
-                "insert into findings (scan_id, agency, system, address, port, rule, severity, checklist, item,"
-                " title, detail, fkey, track_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                "insert into findings (scan_id, agency, system, address, port, rule, severity, bears_on, title,"
+                " detail, fkey, track_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             rows.clear()
 
-    for (system, key), (obs, address) in sorted(observations.items(), key=lambda kv: kv[0]):
+    for (system, key), (obs, address) in sorted(observations.items()):  # keys are unique: values never compared
         rule = obs.rule
         track = tracks.get((system, key))
-        refs = bears_on.get(rule.id)
-        if refs is None:
-            refs = bears_on[rule.id] = dumps(rule.bears_on)
+        cached = bears_on.get(rule.id)
+        if cached is None:
+            cached = bears_on[rule.id] = (dumps(rule.bears_on), join_refs(rule.bears_on))
+        refs, joined = cached
         if track is None:
             track_id = next_id  # the id SQLite would give: the rows are inserted in this order
             next_id += 1
@@ -266,11 +269,9 @@ def _write_findings(
                               reopened=int(track["reopened"] or 0) + 1)
             if values:
                 _update(db, "finding_tracks", track_id, values)
-        for ref in rule.bears_on:
-            checklist, _, item = ref.partition(":")
-            rows.append((scan_id, agency, system, address, obs.port, rule.id, rule.severity, checklist, item,
-                         rule.title, obs.detail, key, track_id))
-        count += 1  # one problem, however many requirements it bears on
+        rows.append((scan_id, agency, system, address, obs.port, rule.id, rule.severity, joined, rule.title,
+                     obs.detail, key, track_id))
+        count += 1
         if len(rows) >= _BATCH:
             flush()
     flush()

@@ -19,13 +19,15 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
 from secaudit.inventory.models import Strict
 from secaudit.scanning.nmap_argv import ALLOWED_SCRIPTS
-from secaudit.scanning.nmap_xml import HostResult, PortResult
+
+if TYPE_CHECKING:  # annotations only: planning a scan loads rules, the XML reader loads while nmap runs
+    from secaudit.scanning.nmap_xml import HostResult, PortResult
 
 __all__ = [
     "CHECK_NEEDS",
@@ -254,7 +256,13 @@ def http_headers(port: PortResult) -> dict[str, str] | None:
     return None
 
 
-_http_headers = http_headers  # under another name: _check_port's own ``http_headers`` remembers per port
+def _headers_of(port: PortResult, parsed: dict[int, dict[str, str] | None] | None) -> dict[str, str] | None:
+    """:func:`http_headers` of ``port``, parsed once per port when ``parsed`` remembers them."""
+    if parsed is None:
+        return http_headers(port)
+    if port.port not in parsed:
+        parsed[port.port] = http_headers(port)
+    return parsed[port.port]
 
 
 def _is_web(port: PortResult) -> bool:
@@ -318,24 +326,16 @@ def _same_ip(a: str, b: str) -> bool:
 # -- the checks --------------------------------------------------------------------------------
 #: Scripts at least one of which must have run on a port for a check to be able to fire there.
 _WEB = ("http-headers", "http-title", "http-security-headers")  # what makes a port web (see _is_web)
-_NEEDS_A_SCRIPT: dict[str, tuple[str, ...]] = {
+_NEEDS_A_SCRIPT: dict[str, frozenset[str]] = {check: frozenset(scripts) for check, scripts in {
     **dict.fromkeys(("tls_protocol", "weak_cipher"), ("ssl-enum-ciphers",)), "weak_ssh_algorithm": ("ssh2-enum-algos",),
     **dict.fromkeys(("cert_expired", "cert_expiring", "cert_self_signed", "cert_name_mismatch"), ("ssl-cert",)),
-    "http_no_https_redirect": _WEB, "missing_header": _WEB}
+    "http_no_https_redirect": _WEB, "missing_header": _WEB}.items()}
 
 
 def _check_port(rule: ScanRule, host: HostView, port: PortResult, as_of: dt.datetime,
                 parsed: dict[int, dict[str, str] | None] | None = None) -> str | None:
     """Detail text when ``rule`` fires on an open ``port``, else ``None`` (``parsed``: headers by port, filled)."""
     check = rule.check
-
-    def http_headers(port: PortResult) -> dict[str, str] | None:
-        if parsed is None:
-            return _http_headers(port)
-        if port.port not in parsed:
-            parsed[port.port] = _http_headers(port)
-        return parsed[port.port]
-
     if check == "risky_service":
         trusted_name = port.method != "table" and (port.service or "") in rule.services
         if port.port in rule.ports or trusted_name:
@@ -391,7 +391,7 @@ def _check_port(rule: ScanRule, host: HostView, port: PortResult, as_of: dt.date
     if check == "http_no_https_redirect":
         if not _is_web(port) or _is_tls(port):
             return None
-        headers = http_headers(port) or {}
+        headers = _headers_of(port, parsed) or {}
         title = port.scripts.get("http-title")
         redirect = headers.get("location", "")
         if not redirect and title is not None and isinstance(title.data, dict):
@@ -404,7 +404,7 @@ def _check_port(rule: ScanRule, host: HostView, port: PortResult, as_of: dt.date
     if check == "missing_header":
         if not _is_web(port) or (rule.https_only and not _is_tls(port)):
             return None
-        present = http_headers(port)
+        present = _headers_of(port, parsed)
         if present is None:
             return None
         if not _is_tls(port) and present.get("location", "").lower().startswith("https://"):
@@ -414,7 +414,7 @@ def _check_port(rule: ScanRule, host: HostView, port: PortResult, as_of: dt.date
         banners: list[str] = []
         if port.version and port.method == "probed":
             banners.append(" ".join(x for x in (port.product, port.version) if x))
-        server = (http_headers(port) or {}).get("server", "")
+        server = (_headers_of(port, parsed) or {}).get("server", "")
         if not server and "http-server-header" in port.scripts:
             server = port.scripts["http-server-header"].output.strip()
         if server and _VERSIONED.search(server):
@@ -467,7 +467,7 @@ def evaluate(
             continue
         needs = _NEEDS_A_SCRIPT.get(rule.check)
         for number, port in in_order:
-            if needs and not any(n in port.scripts for n in needs):
+            if needs is not None and needs.isdisjoint(port.scripts):
                 continue  # the check reads a script that did not run here: it cannot fire
             detail = _check_port(rule, host, port, as_of, parsed)
             if detail:

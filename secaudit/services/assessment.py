@@ -119,6 +119,7 @@ class StatusJson:
         self._codes = [agency] if agency else agency_codes(self._ws)
         self._as_of = as_of
         self.met = True
+        self._library.checklists  # noqa: B018  read now, as the first evaluation would: loading is done here
 
     def __iter__(self) -> Iterator[bytes]:
         from secaudit.requirements.results import results_json_chunks

@@ -33,6 +33,21 @@ BUSY_TIMEOUT_S = 30.0
 DEFAULT_MAX_EVIDENCE_BYTES = 200 * 1024 * 1024
 
 
+#: How ``findings.bears_on`` joins the requirement refs ("checklist:item") a problem bears on. Checklist
+#: and item ids are ``[a-z0-9.-]``, so a comma never occurs inside a ref.
+REF_SEPARATOR = ","
+
+
+def join_refs(refs: Any) -> str:
+    """``findings.bears_on`` text for the refs, in order, each once."""
+    return REF_SEPARATOR.join(dict.fromkeys(refs))
+
+
+def split_refs(text: str | None) -> list[str]:
+    """The requirement refs of a ``findings.bears_on`` value, in the rule's order."""
+    return text.split(REF_SEPARATOR) if text else []
+
+
 def _schema_v1(db: sqlite_utils.Database) -> None:
     """The first schema: inventory, evidence, answers, waivers, scans, findings, audit log."""
     db.table("meta").create({"key": str, "value": str}, pk="key")

@@ -81,7 +81,8 @@ def test_each_task_cites_its_evidence_by_annex_number(province, tmp_path: Path) 
     numbers = re.findall(r'<td class="ref">(PL2-\d\d)</td>', register)
     assert numbers == [f"PL2-{n:02d}" for n in range(1, len(numbers) + 1)] and numbers
     channel = next(row for row in re.findall(r"<tr.*?</tr>", tasks, re.S) if "Kênh kết nối giám sát" in row)
-    cited = re.findall(r"PL2-\d\d", channel)
+    cited = [f"PL2-{n:02d}" for first, last in re.findall(r"PL2-(\d\d)(?:–PL2-(\d\d))?", channel)
+             for n in range(int(first), int(last or first) + 1)]  # three or more in a row print as a range
     assert cited and set(cited) <= set(numbers)  # the monitoring-channel task rests on registered documents
     # what the task cites is what backs it: the connection minutes are among its documents
     row = next(r for r in re.findall(r"<tr>.*?</tr>", register, re.S) if "bien-ban-ket-noi-giam-sat" in r)
@@ -229,3 +230,56 @@ def test_attachment_names_are_plain_ascii_under_their_annex_number() -> None:
     assert name("PL2-02", "../../etc/passwd") == "PL2-02-etc-passwd"  # no path survives into the name
     assert name("PL2-03", "") == "PL2-03-tai-lieu"
     assert all(ch.isascii() for ch in name("PL2-04", "Biên bản kiểm tra — bản ký số.pdf"))
+
+
+def test_alike_rows_and_systems_are_written_once(province, tmp_path: Path) -> None:
+    """Annex I and the body fold what several systems share instead of repeating it per system."""
+    import datetime as dt
+    import os
+
+    from secaudit.inventory import records as inventory
+    from secaudit.reporting.data import build_report
+    from secaudit.requirements.content import Library
+    from secaudit.store.workspace import Workspace
+
+    page = _report(province, tmp_path, "so-khcn.html").read_text(encoding="utf-8")
+    lib = Library()
+    ws = Workspace.open(Path(os.environ["SECAUDIT_WORKSPACE"]))
+    data = build_report(ws, lib, "so-khcn", as_of=dt.date.fromisoformat(AS_OF),
+                        profile=lib.resolve_profile("tu-danh-gia"))
+    names = [s.name for s in inventory.get_agency(ws, "so-khcn").systems]
+    ws.close()
+    common = data.annex["common"]
+    assert common and any(not row["group"] for row in common)  # single requirements alike, not only groups
+    for row in common:  # each shared row is printed once and its systems refer to it, never repeat it
+        assert len(row["system_numbers"]) >= 2
+        for number in row["system_numbers"]:
+            rows = data.annex["systems"][data.systems[number - 1]["code"]]
+            assert [x["common"] for x in rows].count(row["no"]) == 1
+    own = re.search(r'<table class="grid annex1 own">(.*?)</table>', page, re.S).group(1)
+    assert "xem nhóm" not in own and own.count('<tr class="sys">') == len(names)
+    notes = data.annex["level_notes"]  # a level flag is written once with the systems it concerns
+    assert len({n["text"] for n in notes}) == len(notes)
+    assert all(n["no"] in data.annex["level_refs"][data.systems[k - 1]["code"]]
+               for n in notes for k in n["system_numbers"])
+    # the body: systems in the same situation share one sentence, each system named in exactly one
+    issues = page[page.index("1. Tồn tại, hạn chế"):page.index("2. Nguyên nhân")]
+    sentences = re.findall(r'<p class="body">(.*?)</p>', issues, re.S)
+    for name in names:
+        assert sum(1 for s in sentences if f"“{name}”" in s) <= 1, name
+    assert any("mỗi hệ thống:" in s for s in sentences)
+
+
+def test_ranges_of_numbers_and_ports_read_as_ranges() -> None:
+    from secaudit.reporting.narrative import ref_runs
+    from secaudit.reporting.render import port_runs
+
+    runs = ref_runs(["PL2-01", "PL2-02", "PL2-03", "PL2-05", "PL2-06", "PL2-08"])
+    assert runs == "PL2-01–PL2-03, PL2-05, PL2-06, PL2-08"
+    assert ref_runs([]) == "" and ref_runs(["PL2-07"]) == "PL2-07"
+    web = {"protocol": "tcp", "service": "http", "tunnel": None, "product": "nginx", "version": "1.18", "observed": []}
+    ports = [{**web, "port": p} for p in (8000, 8001, 8002, 8004)]
+    ports.append({**web, "port": 8005, "observed": [{"script": "http-title", "output": "x"}]})
+    ports.append({**web, "port": 8006, "product": "Apache"})
+    assert [r["label"] for r in port_runs(ports)] == ["8000–8002", "8004", "8005", "8006"]
+    assert port_runs([]) == []

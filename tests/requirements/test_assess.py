@@ -504,7 +504,7 @@ systems:
         assert row.status is Status.FAIL
         assert row.reasons[0].startswith("mâu thuẫn với khai báo đạt")
         assert f"{address}:{extra.port}" in row.reasons[0]
-        assert row.findings and all(f["item"] == "t1-lo-hong" for f in row.findings)
+        assert row.findings and all("kh04-bcdtw:t1-lo-hong" in f["bears_on"] for f in row.findings)
     agency_row = _row(_evaluate(example_ws, code, today), "t1-lo-hong")
     assert agency_row.status is Status.FAIL and "mâu thuẫn" in agency_row.reasons[0]
 

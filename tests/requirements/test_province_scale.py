@@ -121,3 +121,85 @@ def test_status_json_checks_the_agency_before_writing_anything(ws: Workspace) ->
 
     with pytest.raises(NotFoundError):
         StatusJson(ws.root, "khong-co", as_of=AS_OF)
+
+
+def _document(ws: Workspace, tmp_path: Path, agency: str, system: str | None, ref: str, kind: str) -> None:
+    from secaudit.requirements.answers import record_answer
+
+    path = tmp_path / f"{agency}-{system}-{ref.replace(':', '-')}.pdf"
+    path.write_bytes(b"%PDF-1.4 " + path.name.encode())
+    checklist, item = ref.split(":")
+    record_answer(ws, agency=agency, system=system, checklist=checklist, item=item, status="dat", note=None,
+                  files=[path], actor="pytest", kind=kind, effective=dt.date(2026, 3, 1))
+
+
+@pytest.mark.parametrize("profile", ["tu-danh-gia", "kiem-tra"])
+def test_systems_sharing_facts_share_rows_yet_get_what_evaluating_each_alone_gives(
+        ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, profile: str) -> None:
+    from secaudit.requirements import evaluate
+    from secaudit.requirements.answers import add_waiver, set_answer
+
+    _province(ws, 8, 5)
+    some = [("co-quan-000", "he-thong-00"), ("co-quan-002", "he-thong-03"), ("co-quan-005", "he-thong-01")]
+    for agency, system in some:  # answers of every kind on a parent, its sub-items, a recurring item
+        for ref, status in [("cap-do-nd331:hs-tong-quan", "dat"), ("cap-do-nd331:hs-thiet-ke", "chua-dat"),
+                            ("cap-do-nd331:qc-tuan-thu", "dat"), ("kh04-bcdtw:t2-dau-moi", "dat"),
+                            ("kh04-bcdtw:t3-cap-do", "khong-ap-dung"), ("kh92a-ubnd-nghe-an:ii22-cap-do", "dat")]:
+            set_answer(ws, LIB, agency=agency, ref=ref, system=system, status=status, note="ghi chú", evidence=[],
+                       actor="pytest", effective=dt.date(2025, 1, 1))
+    _document(ws, tmp_path, "co-quan-003", "he-thong-02", "cap-do-nd331:hs-phe-duyet", "quyet-dinh")
+    add_waiver(ws, LIB, agency="co-quan-004", system="he-thong-04", ref="kh04-bcdtw:t2-kenh-ket-noi",
+               reason="chờ hạ tầng", approved_by="Giám đốc", until=dt.date(2027, 1, 1), actor="pytest")
+    add_waiver(ws, LIB, agency="co-quan-006", system="he-thong-00", ref="cap-do-nd331:bp-quan-ly",
+               reason="đã hết hạn", approved_by="Giám đốc", until=dt.date(2026, 1, 1), actor="pytest")
+    resolved = LIB.resolve_profile(profile)
+
+    def everything() -> list[dict[str, Any]]:
+        out = []
+        for code in [f"co-quan-{i:03d}" for i in range(8)]:
+            a = assessment.evaluate_agency(ws, LIB, code, as_of=AS_OF, profile=resolved)
+            out.append({"met": a.met, "items": [r.to_dict() for r in a.results],
+                        "systems": [r.to_dict() for r in a.system_results]})
+        return out
+
+    evaluate._MEMOS.clear()
+    shared = everything()
+    assert any(m.blank for _, m in evaluate._MEMOS.values())  # systems with nothing of their own were shared
+    monkeypatch.setattr(evaluate._Memo, "rows", lambda self, as_of, lookup: {})  # every system on its own
+    alone = everything()
+    assert shared == alone
+    # the answers, the document and the waivers show: the rows of those systems are their own
+    rows = {(r["agency"], r["system"], r["item"]): r for a in alone for r in a["systems"]}
+    assert rows[("co-quan-000", "he-thong-00", "hs-thiet-ke")]["status"] == "chua-dat"
+    assert rows[("co-quan-003", "he-thong-02", "hs-phe-duyet")]["evidence"]
+    assert rows[("co-quan-004", "he-thong-04", "t2-kenh-ket-noi")]["status"] in ("mien-tru", "khong-ap-dung")
+    assert rows[("co-quan-001", "he-thong-00", "hs-thiet-ke")]["status"] != "chua-dat"
+
+
+def test_the_level_is_worked_out_once_for_facts_on_the_same_side_of_every_threshold(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from secaudit.levels import baseline
+
+    row = {"code": "ht", "level_approved": None, "users": 20_000, "data_subjects_basic": 150_000,
+           "admin_procedures": 1, "online_service": 1, "go_live": "2020-05-01"}
+    calls: list[tuple[Any, ...]] = []
+    real = baseline._certain_level
+
+    def counted(key: tuple[Any, ...], as_of: dt.date) -> int | None:
+        calls.append(key)
+        return real(key, as_of)
+
+    monkeypatch.setattr(baseline, "_certain_level", counted)
+    baseline._LEVELS.clear()
+    first = baseline.baseline_level(row, AS_OF)
+    # other numbers and dates on the same side of every threshold and cut-off: the same level, not recomputed
+    same = baseline.baseline_level({**row, "users": 30_000, "data_subjects_basic": 190_000,
+                                    "go_live": "2019-01-01"}, AS_OF)
+    assert same == first and len(calls) == 1
+    # across a threshold (10,000 users; 100,000 data subjects) the rules are asked again, and they may differ
+    fewer = baseline.baseline_level({**row, "users": 50, "data_subjects_basic": 10}, AS_OF)
+    assert len(calls) == 2
+    baseline._LEVELS.clear()
+    monkeypatch.setattr(baseline, "_certain_level", real)
+    assert fewer == baseline.baseline_level({**row, "users": 50, "data_subjects_basic": 10}, AS_OF)
+    assert first == baseline.baseline_level(row, AS_OF)

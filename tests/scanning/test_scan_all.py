@@ -57,7 +57,7 @@ def _results(ws: Workspace, scan_ids: list[int]) -> dict[str, dict[str, Any]]:
         script_names = tuple(sorted(json.loads(scripts or "{}")))
         out[agency]["ports"].add((address, port, state, service, script_names))
     for row in ws.db.execute(
-            "select agency, system, address, port, rule, severity, checklist, item, detail from findings"
+            "select agency, system, address, port, rule, severity, bears_on, detail from findings"
             f" where scan_id in ({marks})", scan_ids):
         out[row[0]]["findings"].add(tuple(row[1:]))
     return out
