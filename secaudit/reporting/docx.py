@@ -26,6 +26,11 @@ SMALL_PT = 8.5
 TEXT_WIDTH_MM = 165  # A4 210 mm less the 30 mm and 15 mm side margins
 
 
+class Wide(str):
+    """A table row that is one line of small italic text across every column but the first (the list
+    of requirements a grouped row stands for), as the PDF prints it under its row."""
+
+
 class DocxWriter:
     """A thin layer over python-docx for the few shapes the report uses."""
 
@@ -100,7 +105,7 @@ class DocxWriter:
         para = self.para(text, bold=True, italic=level == 3, align="left", after=4)
         para.paragraph_format.keep_with_next = True
 
-    def table(self, header: list[str] | None, rows: list[list[Any]], *, widths: list[float] | None = None,
+    def table(self, header: list[str] | None, rows: list[Any], *, widths: list[float] | None = None,
               size: float = TABLE_PT) -> Any:
         from docx.shared import Pt
 
@@ -110,6 +115,11 @@ class DocxWriter:
             self._head(table, header, size)
         for values in rows:
             cells = table.add_row().cells
+            if isinstance(values, Wide):
+                para = cells[1].merge(cells[-1]).paragraphs[0]
+                para.paragraph_format.space_after = Pt(0)
+                self.run(para, str(values), italic=True, size=SMALL_PT)
+                continue
             for cell, value in zip(cells, values, strict=True):
                 lines = value if isinstance(value, list) else [value]
                 para = cell.paragraphs[0]
@@ -269,15 +279,20 @@ def render_docx(data: ReportData, *, template_dir: Path | None = None) -> bytes:
             what = [f"{ar['pl1_group'].format(n=x['n'], checklist=x['checklist']) if x['group'] else x['short']}"
                     f" ({ar['pl1_see_common'].format(n=x['common'])})"]
         elif x["group"]:
-            what = [ar["pl1_group"].format(n=x["n"], checklist=x["checklist"]), "; ".join(x["items"])]
+            what = [ar["pl1_group"].format(n=x["n"], checklist=x["checklist"])]
         else:
             what = [x["short"]]
         return [str(n), what, vndate(x["deadline"]), status(x["status"], x["overdue"]),
                 [say(r) for r in x["reasons"][:3]] or [""]]
 
+    def with_items(row: list[Any], x: dict[str, Any]) -> list[Any]:
+        """The row, then the requirements of a group it stands for on a line of their own (as in the PDF)."""
+        return [row, Wide("; ".join(x["items"]))] if x["group"] and not x["common"] else [row]
+
     def rows_table(rows: list[dict[str, Any]]) -> None:
         w.table([t["col_no"], t["col_item"], t["col_deadline"], t["col_status"], t["col_reason"]],
-                [row_cells(n, x) for n, x in enumerate(rows, 1)], widths=[9, 50, 20, 30, 56], size=9)
+                [line for n, x in enumerate(rows, 1) for line in with_items(row_cells(n, x), x)],
+                widths=[9, 50, 20, 30, 56], size=9)
 
     # 1. the systems, one row each; the review flags of their levels written once below
     w.heading(f"1. {ar['pl1_systems']}", level=3)
@@ -317,12 +332,12 @@ def render_docx(data: ReportData, *, template_dir: Path | None = None) -> bytes:
         section += 1
         w.heading(f"{section}. {ar['pl1_common']}", level=3)
         w.table([ar["col_ref"], t["col_item"], t["col_status"], t["col_reason"], ar["col_systems"]],
-                [[ar["common_no"].format(n=x["no"]),
-                  [ar["pl1_group"].format(n=x["n"], checklist=x["checklist"]), "; ".join(x["items"])]
-                  if x["group"] else [x["short"]],
-                  status(x["status"], x["overdue"]), [say(r) for r in x["reasons"][:1]] or [""],
-                  systems_ref(x["system_numbers"], x["systems"])]
-                 for x in common], widths=[9, 60, 30, 33, 33], size=9)
+                [line for x in common for line in with_items(
+                    [ar["common_no"].format(n=x["no"]),
+                     [ar["pl1_group"].format(n=x["n"], checklist=x["checklist"]) if x["group"] else x["short"]],
+                     status(x["status"], x["overdue"]), [say(r) for r in x["reasons"][:1]] or [""],
+                     systems_ref(x["system_numbers"], x["systems"])], {**x, "common": None})],
+                widths=[9, 60, 30, 33, 33], size=9)
     # 3. each system's own rows
     section += 1
     w.heading(f"{section}. {ar['pl1_own']}", level=3)

@@ -203,6 +203,12 @@ def test_word_report_has_the_nd30_layout_and_the_same_parts(province, tmp_path: 
     for part in ("I. KẾT QUẢ CHUNG", "II. TỒN TẠI, HẠN CHẾ VÀ NGUYÊN NHÂN", "III. KẾ HOẠCH KHẮC PHỤC",
                  "IV. KIẾN NGHỊ, ĐỀ XUẤT", "Phụ lục I", "Phụ lục IV"):
         assert part in text, part
+    # a group's requirements on a row of their own across the table, not squeezed into the narrow column
+    grouped = [row for table in document.tables for row in table.rows
+               if len({id(c._tc) for c in row.cells}) == 2 and row.cells[1].text.count("; ") >= 2]
+    assert grouped and all(not row.cells[0].text for row in grouped)
+    assert not any(c.text.count("; ") >= 2 for t in document.tables if "Yêu cầu" in [c.text for c in t.rows[0].cells]
+                   for row in t.rows if len({id(c._tc) for c in row.cells}) > 2 for c in row.cells[1:2])
     assert _report(province, tmp_path, "again.docx").read_bytes() == path.read_bytes()  # same data, same bytes
 
 
