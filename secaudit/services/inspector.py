@@ -97,7 +97,29 @@ def running_scans(where: Where, agency: str) -> list[int]:
     return [r[0] for r in ws.db.execute("select id from scans where agency = ? and status = 'running'", [agency])]
 
 
-def start_scan(workspace: Path, agency: str, *, actor: str, profile: str = "nhanh",
+DEFAULT_SCAN_PROFILE = "nhanh"
+
+
+def scan_profiles(lang: str = "vi") -> list[dict[str, str]]:
+    """The shipped scan profiles (``profiles/*.yaml`` that describe a scan), the default first: what the
+    browser offers. Only these ids are accepted from a form; a path or another name never reaches nmap."""
+    from secaudit.errors import NotFoundError
+    from secaudit.resources import data_dir
+    from secaudit.scanning.profiles import load_scan_profile
+
+    found = []
+    for path in sorted(data_dir("profiles").glob("*.yaml")):
+        try:
+            profile = load_scan_profile(path.stem)
+        except NotFoundError:  # an assessment profile
+            continue
+        title = (profile.title_en or profile.title) if lang == "en" else profile.title
+        found.append({"id": profile.id, "title": title})
+    found.sort(key=lambda p: p["id"] != DEFAULT_SCAN_PROFILE)
+    return found
+
+
+def start_scan(workspace: Path, agency: str, *, actor: str, profile: str = DEFAULT_SCAN_PROFILE,
                runner: Callable[..., Any] | None = None) -> ScanJob:
     """Scan ``agency``'s declared hosts in a background thread (the CLI's ``scan AGENCY``: same targets,
     same scope rules, same records); one scan per agency at a time.
@@ -107,6 +129,8 @@ def start_scan(workspace: Path, agency: str, *, actor: str, profile: str = "nhan
     """
     from secaudit.scanning.batch import declared_hosts
 
+    if profile not in {p["id"] for p in scan_profiles()}:
+        raise InputError(f"Không có hồ sơ quét '{profile[:80]}'", en=f"no scan profile {profile[:80]!r}")
     ws = open_workspace(workspace)
     try:
         ws.require_agency(agency)

@@ -72,7 +72,7 @@ TEXT: dict[str, dict[str, str]] = {
         "report": "Báo cáo kết quả kiểm tra", "report_pdf": "Tải PDF", "report_docx": "Tải Word (DOCX)",
         "need_issuer": "Khai đơn vị ban hành trước khi lập báo cáo.",
         "submission": "Lần nộp #{id}, gói lập {created}, số liệu đến {as_of}", "scan": "Rà quét",
-        "scan_title": "Rà quét địa chỉ khai báo", "scan_start": "Bắt đầu quét",
+        "scan_title": "Rà quét địa chỉ khai báo", "scan_start": "Bắt đầu quét", "scan_profile": "Hồ sơ quét",
         "scan_help": "Chỉ quét các địa chỉ cơ quan đã khai báo và đã được chấp nhận; mỗi cơ quan một lần quét một lúc.",
         "scan_running": "Đang quét: xong {done}/{total} địa chỉ sau {secs} giây. Trang tự tải lại sau 2 giây.",
         "scan_failed": "Lần quét lỗi: {error}", "scan_done": "Lần quét đã xong.", "findings": "Phát hiện của"
@@ -118,7 +118,7 @@ TEXT: dict[str, dict[str, str]] = {
         "report_pdf": "Download PDF", "report_docx": "Download Word (DOCX)",
         "need_issuer": "Set the issuer before making the report.",
         "submission": "Submission #{id}, made {created}, data as of {as_of}", "scan": "Scan",
-        "scan_title": "Scan the declared hosts", "scan_start": "Start the scan",
+        "scan_title": "Scan the declared hosts", "scan_start": "Start the scan", "scan_profile": "Scan profile",
         "scan_help": "Only the agency's declared and accepted hosts are scanned; one scan per agency at a time.",
         "scan_running": "Scanning: {done}/{total} hosts done after {secs} s. This page reloads every 2 s.",
         "scan_failed": "The scan failed: {error}", "scan_done": "The scan is done.",
@@ -378,7 +378,7 @@ def scan_page(request: Request, ws: Any, session: Any) -> View | Response:
     if refused is not None:
         return refused
     from secaudit.scanning.plan import declared_hosts
-    from secaudit.services.inspector import scan_job, scan_results
+    from secaudit.services.inspector import scan_job, scan_profiles, scan_results
 
     code = request.path_params["code"]
     ws.require_agency(code)
@@ -388,6 +388,7 @@ def scan_page(request: Request, ws: Any, session: Any) -> View | Response:
         "state": job.state, "hosts_done": job.hosts_done, "hosts_total": job.hosts_total,
         "elapsed": round(job.elapsed), "error": job.error, "actor": job.actor}
     data["hosts"] = [{"system": h.system, "address": h.address} for h in declared_hosts(ws, code, None)]
+    data["profiles"] = scan_profiles(app.request_lang(request))
     running = job is not None and job.state == "running"
     return View("inspector_scan.html.j2", data, extra={"I": _texts(request), "csrf": session.csrf, "code": code,
                                                        "running": running})
@@ -398,11 +399,12 @@ def scan_start(request: Request, ws: Any, session: Any, form: Any) -> Response:
     refused = _refused(request, session)
     if refused is not None:
         return refused
-    from secaudit.services.inspector import start_scan
+    from secaudit.services.inspector import DEFAULT_SCAN_PROFILE, start_scan
 
     code = request.path_params["code"]
     ws.require_agency(code)
-    start_scan(request.app.state.config.workspace, code, actor=session.user.username)
+    start_scan(request.app.state.config.workspace, code, actor=session.user.username,
+               profile=str(form.get("profile") or DEFAULT_SCAN_PROFILE))
     return RedirectResponse(f"/quet/{code}", status_code=303)
 
 

@@ -113,3 +113,30 @@ def test_a_server_killed_mid_scan_leaves_the_scan_interrupted(police: tuple[Path
     job = start_scan(root, AGENCY, actor="thanhtra", runner=replay(recorded_scan({"127.0.7.1": "127.0.14.1"})))
     _wait(lambda: job.state != "running")
     assert job.state == "done", job.error
+
+
+def test_the_inspector_chooses_a_shipped_scan_profile_and_nothing_else(police: tuple[Path, Path],
+                                                                       client_as: Callable[[str], Any]) -> None:
+    from secaudit.errors import InputError
+    from secaudit.services.inspector import start_scan
+
+    root = police[0]
+    client = client_as("thanhtra")
+    page = client.get(f"/quet/{AGENCY}").text
+    offered = page[page.index('<select name="profile">'):page.index("</select>")]
+    assert offered.index('value="nhanh"') < offered.index('value="tieu-chuan"')  # the default first
+    assert 'value="web"' in offered and "Quét tiêu chuẩn (1000 cổng phổ biến" in offered
+    assert 'value="kiem-tra"' not in offered and 'value="tu-danh-gia"' not in offered  # assessment profiles
+    token = _access_tests.csrf(client)
+    for hostile in ("kiem-tra", "../../profiles/nhanh.yaml", "/etc/passwd", "x" * 500):
+        reply = client.post(f"/quet/{AGENCY}", data={"csrf": token, "profile": hostile})
+        assert reply.status_code == 400 and "Không có hồ sơ quét" in reply.text
+    assert _count(root, None) == 0  # nothing started
+    job = start_scan(root, AGENCY, actor="thanhtra", profile="tieu-chuan",
+                     runner=replay(recorded_scan({"127.0.7.1": "127.0.14.1"})))
+    _wait(lambda: job.state != "running")
+    assert job.state == "done", job.error
+    with sqlite3.connect(root / "secaudit.db") as db:
+        assert [r[0] for r in db.execute("select profile from scans")] == ["tieu-chuan"]
+    with pytest.raises(InputError, match="Không có hồ sơ quét"):
+        start_scan(root, AGENCY, actor="thanhtra", profile="../nhanh")
