@@ -188,13 +188,20 @@ def _port(elem: Element) -> PortResult | None:
     portid = elem.get("portid", "")
     if not portid.isdigit() or len(portid) > 5 or int(portid) > 65535:
         return None
-    state = elem.find("state")
-    service = elem.find("service")
-    svc = service.attrib if service is not None else {}
+    state: Element | None = None
+    service: Element | None = None
     scripts: dict[str, ScriptOutput] = {}
-    for script in elem.iterfind("script"):
-        out = _script(script)
-        scripts[out.id] = out
+    for child in elem:  # one pass over the children instead of a path search per kind (a sweep has many)
+        tag = child.tag
+        if tag == "script":
+            out = _script(child)
+            scripts[out.id] = out
+        elif tag == "state":
+            if state is None:
+                state = child
+        elif tag == "service" and service is None:
+            service = child
+    svc = service.attrib if service is not None else {}
     return PortResult(
         port=int(portid),
         protocol=_text(elem.get("protocol")),
@@ -211,16 +218,34 @@ def _port(elem: Element) -> PortResult | None:
 
 
 def _host(elem: Element) -> HostResult:
-    status = elem.find("status")
+    status: Element | None = None
+    addresses: list[Element] = []
+    port_elems: list[Element] = []
+    extra_elems: list[Element] = []
+    name_elems: list[Element] = []
+    for child in elem:  # one pass over the children instead of a path search per kind
+        tag = child.tag
+        if tag == "ports":
+            for sub in child:
+                if sub.tag == "port":
+                    port_elems.append(sub)
+                elif sub.tag == "extraports":
+                    extra_elems.append(sub)
+        elif tag == "address":
+            addresses.append(child)
+        elif tag == "status":
+            if status is None:
+                status = child
+        elif tag == "hostnames":
+            name_elems += [sub for sub in child if sub.tag == "hostname"]
     nmap_state = _text(status.get("state")) if status is not None else ""
     reason = _text(status.get("reason")) if status is not None else ""
-    addresses = elem.findall("address")
     chosen = next((a for a in addresses if a.get("addrtype") in ("ipv4", "ipv6")), None)
     if chosen is None and addresses:
         chosen = addresses[0]
-    ports = [p for p in (_port(e) for e in elem.iterfind("ports/port")) if p is not None]
+    ports = [p for p in (_port(e) for e in port_elems) if p is not None]
     extraports: dict[str, int] = {}
-    for extra in elem.iterfind("ports/extraports"):
+    for extra in extra_elems:
         count = extra.get("count", "")
         if count.isdigit() and len(count) <= 6:
             key = _text(extra.get("state"))
@@ -239,7 +264,7 @@ def _host(elem: Element) -> HostResult:
     return HostResult(
         address=_text(chosen.get("addr")) if chosen is not None else "",
         addrtype=_text(chosen.get("addrtype")) if chosen is not None else "",
-        hostnames=[_text(h.get("name")) for h in elem.iterfind("hostnames/hostname")],
+        hostnames=[_text(h.get("name")) for h in name_elems],
         state=state,
         reason=reason,
         timed_out=timed_out,

@@ -84,6 +84,8 @@ class Recorder:
         self.outside_count = 0
         self.ranges: dict[int, list[int]] = {}  # id(declared CIDR host) -> [addresses up, addresses seen]
         self._port_rows: list[tuple[Any, ...]] = []
+        self._host_rows: list[tuple[Any, ...]] = []
+        self._next_host_id: int | None = None
 
     def _matches(self, observed: HostResult) -> list[DeclaredHost]:
         found = list(self.by_value.get(observed.address, []))
@@ -125,17 +127,21 @@ class Recorder:
             tally[0] += 1
         key = (host.system, address)
         hid = self.host_rows.get(key)
-        if hid is None:
-            hid = int(self.db.execute(  # plain SQL: an import may add tens of thousands of hosts
-                "insert into scan_hosts (scan_id, system, address, declared, state, reason) values (?, ?, ?, ?, ?, ?)",
-                [self.scan_id, host.system, address, int(host.declared), state, reason]).lastrowid)
+        if hid is None:  # batched with the port rows: an import may add tens of thousands of hosts
+            if self._next_host_id is None:
+                self._next_host_id = int(self.db.execute("select coalesce(max(id), 0) from scan_hosts").fetchone()[0])
+            self._next_host_id += 1
+            hid = self._next_host_id  # the id SQLite would give: the rows are inserted in this order
+            self._host_rows.append((hid, self.scan_id, host.system, address, int(host.declared), state, reason))
             self.host_rows[key] = hid
         else:
+            if self._host_rows:
+                self.flush()  # the row may still be waiting in the batch
             _update(self.db, "scan_hosts", hid, {"state": state, "reason": reason})
         self.states[address] = state
         self._port_rows += [
             (hid, port.port, port.protocol, port.state, port.service, port.product, port.version, port.tunnel,
-             port.method, dumps({k: {"output": v.output, "data": v.data} for k, v in port.scripts.items()}))
+             port.method, _scripts_json({k: {"output": v.output, "data": v.data} for k, v in port.scripts.items()}))
             for port in observed.ports]
         if len(self._port_rows) >= 2000:
             self.flush()
@@ -151,6 +157,7 @@ class Recorder:
             self.observations[(host.system, obs.key)] = (obs, address)
 
     def _set_state(self, host: DeclaredHost, state: str, reason: str) -> None:
+        self.flush()  # the batched host rows first: their ids were counted from the table
         hid = self.host_rows.get((host.system, host.address))
         if hid is None:
             self.db.table("scan_hosts").insert({"scan_id": self.scan_id, "system": host.system,
@@ -161,6 +168,11 @@ class Recorder:
         self.states.setdefault(host.address, state)
 
     def flush(self) -> None:
+        if self._host_rows:
+            self.db.conn.executemany(
+                "insert into scan_hosts (id, scan_id, system, address, declared, state, reason)"
+                " values (?, ?, ?, ?, ?, ?, ?)", self._host_rows)
+            self._host_rows = []
         if self._port_rows:
             self.db.conn.executemany(
                 "insert into scan_ports (scan_host_id, port, protocol, state, service, product, version, tunnel,"
@@ -188,6 +200,11 @@ class Recorder:
                 self._set_state(host, "unknown", reason)
         self.findings = _write_findings(self.db, self.scan_id, self.agency, self.observations, self.up_hosts,
                                         self.up_systems, self.coverage, self.rules)
+
+
+#: :func:`secaudit.store.workspace.dumps` with its encoder built once (the same text; a sweep has tens of
+#: thousands of ports).
+_scripts_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode
 
 
 def _slim(observed: HostResult) -> HostResult:
