@@ -31,19 +31,14 @@ def scan_rows(ws: Workspace, agency: str | None = None) -> list[dict[str, Any]]:
 
 
 def latest_scans(ws: Workspace, agency: str, as_of: dt.date) -> list[dict[str, Any]]:
-    """Scans of ``agency`` started on or before ``as_of``, newest first, with hosts and findings."""
+    """Scans of ``agency`` started on or before ``as_of``, newest first: the scan rows only (``argv`` as a
+    list). What a scan saw is read for the scans that count (``reporting.data``), not for every old one."""
     reap_abandoned(ws)
     scans = list(ws.db.query(
         "select * from scans where agency = ? and date(started) <= ? order by started desc, id desc",
         [agency, as_of.isoformat()]))
     for scan in scans:
         scan["argv"] = json.loads(scan["argv"] or "[]")
-        scan["hosts"] = list(ws.db.query("select * from scan_hosts where scan_id = ? order by id", [scan["id"]]))
-        for host in scan["hosts"]:
-            host["open_ports"] = list(ws.db.query(
-                "select port, protocol, service, product, version, tunnel from scan_ports"
-                " where scan_host_id = ? and state = 'open' order by port", [host["id"]]))
-        scan["findings"] = list(ws.db.query("select * from findings where scan_id = ? order by id", [scan["id"]]))
     return scans
 
 
