@@ -163,6 +163,7 @@ class Recorder:
             self.db.table("scan_hosts").insert({"scan_id": self.scan_id, "system": host.system,
                                                 "address": host.address, "declared": int(host.declared),
                                                 "state": state, "reason": reason})
+            self._next_host_id = None  # a row counted outside the batch: count again from the table
         else:
             _update(self.db, "scan_hosts", hid, {"state": state, "reason": reason})
         self.states.setdefault(host.address, state)
