@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Literal
-from xml.etree.ElementTree import Element, ParseError
+from typing import IO, Any
+from xml.parsers.expat import ExpatError
 
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
 from secaudit.errors import ScanError
+from secaudit.scanning.nmap_model import (
+    ANSWERING_STATES,
+    MAX_NSE_DEPTH,
+    MAX_TEXT,
+    HostResult,
+    HostState,
+    PortResult,
+    ScanResult,
+    ScriptOutput,
+)
+from secaudit.scanning.nmap_model import cap as _cap
+from secaudit.scanning.nmap_model import epoch as _epoch
+from secaudit.scanning.nmap_model import text as _text
 
 __all__ = [
     "MAX_TEXT",
@@ -33,276 +44,263 @@ __all__ = [
     "parse_xml",
 ]
 
-#: Every string taken from the XML is cut to this many characters; banners and page titles are
-#: attacker-controlled and must not be able to bloat reports or the database.
-MAX_TEXT = 4096
-#: Deepest NSE ``<table>`` nesting we follow; deeper content is dropped (real scripts use < 6).
-MAX_NSE_DEPTH = 32
-
-HostState = Literal["up", "down", "unknown"]
-# Port states that prove something answered at the address (a TCP connect or an RST).
-_ANSWERING_STATES = frozenset({"open", "closed", "unfiltered"})
 # expat error codes that mean "the input stopped early" rather than "the input is wrong".
 _TRUNCATION_CODES = frozenset({3, 5, 6})  # no element found, unclosed token, partial character
 
-
-def _cap(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return value[:MAX_TEXT]
+# What an element is, given what its parent is: the reader follows only the paths it uses.
+_SKIP, _ROOT, _HOST, _HOSTNAMES, _PORTS, _PORT, _NSE, _RUNSTATS, _ELEM = range(9)
 
 
-def _text(value: str | None) -> str:
-    return (value or "")[:MAX_TEXT]
+class _Nse:
+    """An open ``<script>``, ``<table>`` or ``<elem>`` while its children arrive."""
+
+    __slots__ = ("depth", "is_elem", "items", "key", "text")
+
+    def __init__(self, key: str | None, depth: int, is_elem: bool) -> None:
+        self.key = key
+        self.depth = depth
+        self.items: list[tuple[str | None, Any]] = []
+        self.text: list[str] = []
+        self.is_elem = is_elem
+
+    def value(self) -> Any:
+        if self.is_elem:
+            return "".join(self.text)[:MAX_TEXT]
+        if not self.items:
+            return []
+        if all(key is None for key, _ in self.items):
+            return [value for _, value in self.items]
+        result: dict[str, Any] = {}
+        index = 0
+        for key, value in self.items:
+            if key is None:
+                index += 1
+                key = str(index)
+            result[key[:MAX_TEXT]] = value
+        return result
 
 
-def _epoch(value: str | None) -> datetime | None:
-    if value is None or not value.isdigit() or len(value) > 12:
-        return None
-    try:
-        return datetime.fromtimestamp(int(value), tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
+class _Reader:
+    """expat callbacks that build hosts straight from the events, one host at a time.
 
-
-@dataclass(slots=True)
-class ScriptOutput:
-    """One NSE script result: its human-readable ``output`` and its structured ``data``.
-
-    ``data`` mirrors NSE's ``<table>``/``<elem>`` tree: a table whose children carry ``key``
-    attributes becomes a ``dict``, one without keys a ``list`` (mixed tables: unkeyed items get
-    keys ``"1"``, ``"2"``… like Lua array slots), an ``<elem>`` a ``str``, an empty table ``[]``.
-    ``None`` when the script produced only text. All values stay strings, as NSE wrote them.
+    No element tree is built: each callback looks only at where it is (the kind of its parent)
+    and keeps what :class:`HostResult` needs. Hosts are handed over in :attr:`done` as they close.
+    The parser comes from defusedxml with its guards in place (entity declarations and external
+    references raise); only the element and text callbacks are ours.
     """
 
-    id: str
-    output: str
-    data: Any = None
+    def __init__(self, result: ScanResult) -> None:
+        self.result = result
+        self.parser = SafeET.DefusedXMLParser(forbid_dtd=False, forbid_entities=True, forbid_external=True).parser
+        self.parser.DefaultHandlerExpand = None  # only ElementTree's doctype bookkeeping used it
+        self.parser.ordered_attributes = False
+        self.parser.buffer_text = True
+        self.parser.StartElementHandler = self.start
+        self.parser.EndElementHandler = self.end
+        self.parser.CharacterDataHandler = None
+        self.kinds: list[int] = []
+        self.done: list[HostResult] = []
+        self.root_seen = False
+        self.closed = False
+        self.exit_status: str | None = None
+        self.nmap_error: str | None = None
+        self._finished: dict[str, str] | None = None
+        self._host_attrs: dict[str, str] = {}
+        self._status: dict[str, str] | None = None
+        self._addresses: list[dict[str, str]] = []
+        self._names: list[str] = []
+        self._ports: list[PortResult] = []
+        self._extra: list[dict[str, str]] = []
+        self._port_attrs: dict[str, str] | None = None
+        self._state: dict[str, str] | None = None
+        self._service: dict[str, str] | None = None
+        self._scripts: dict[str, ScriptOutput] = {}
+        self._script_attrs: dict[str, str] = {}
+        self._nse: list[_Nse] = []
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        kinds = self.kinds
+        if not kinds:
+            if tag != "nmaprun":
+                name = _text(tag)[:40]
+                raise ScanError(f"Không phải tệp XML của nmap (phần tử gốc {name!r})",
+                                en=f"Not an nmap XML file (root element {name!r})")
+            self.root_seen = True
+            self.result.nmap_version = _cap(attrs.get("version"))
+            self.result.args = _cap(attrs.get("args"))
+            self.result.started = _epoch(attrs.get("start"))
+            kinds.append(_ROOT)
+            return
+        parent = kinds[-1]
+        kind = _SKIP
+        if parent == _NSE:
+            if self.parser.CharacterDataHandler is not None:
+                self.parser.CharacterDataHandler = None  # an <elem>'s text is what comes before its first child
+            if tag == "table" or tag == "elem":
+                frame = self._nse[-1]
+                if not frame.is_elem:
+                    depth = frame.depth + 1
+                    child = _Nse(attrs.get("key"), depth, tag == "elem")
+                    self._nse.append(child)
+                    if tag == "elem":
+                        self.parser.CharacterDataHandler = child.text.append
+                    kind = _NSE if depth < MAX_NSE_DEPTH or tag == "elem" else _ELEM
+        elif parent == _PORT:
+            if tag == "script":
+                self._script_attrs = attrs
+                self._nse = [_Nse(None, 0, False)]
+                kind = _NSE
+            elif tag == "state":
+                if self._state is None:
+                    self._state = attrs
+            elif tag == "service" and self._service is None:
+                self._service = attrs
+        elif parent == _PORTS:
+            if tag == "port":
+                self._port_attrs = attrs
+                self._state = self._service = None
+                self._scripts = {}
+                kind = _PORT
+            elif tag == "extraports":
+                self._extra.append(attrs)
+        elif parent == _HOST:
+            if tag == "ports":
+                kind = _PORTS
+            elif tag == "address":
+                self._addresses.append(attrs)
+            elif tag == "status":
+                if self._status is None:
+                    self._status = attrs
+            elif tag == "hostnames":
+                kind = _HOSTNAMES
+        elif parent == _HOSTNAMES:
+            if tag == "hostname":
+                self._names.append(_text(attrs.get("name")))
+        elif parent == _ROOT:
+            if tag == "host":
+                self._host_attrs = attrs
+                self._status = None
+                self._addresses, self._names, self._ports, self._extra = [], [], [], []
+                kind = _HOST
+            elif tag == "scaninfo":
+                if attrs.get("protocol") == "tcp":
+                    self.result.scanned_ports = _cap(attrs.get("services"))
+            elif tag == "runstats":
+                self._finished = None
+                kind = _RUNSTATS
+        elif parent == _RUNSTATS:
+            if tag == "finished" and self._finished is None:
+                self._finished = attrs
+        kinds.append(kind)
+
+    def end(self, tag: str) -> None:
+        kind = self.kinds.pop()
+        if kind == _SKIP:
+            return
+        if kind == _NSE or kind == _ELEM:
+            self.parser.CharacterDataHandler = None
+            frame = self._nse.pop()
+            if frame.depth == 0:  # the <script> itself
+                attrs = self._script_attrs
+                data = frame.value() if frame.items else None
+                out = ScriptOutput(id=_text(attrs.get("id")), output=_text(attrs.get("output")), data=data)
+                self._scripts[out.id] = out
+            else:
+                self._nse[-1].items.append((frame.key, [] if kind == _ELEM else frame.value()))
+        elif kind == _PORT:
+            port = self._port()
+            if port is not None:
+                self._ports.append(port)
+        elif kind == _HOST:
+            self.done.append(self._host())
+        elif kind == _RUNSTATS:
+            finished = self._finished
+            if finished is not None:
+                self.result.finished = _epoch(finished.get("time"))
+                self.nmap_error = _cap(finished.get("errormsg"))
+                # Older nmap writes <finished> without exit=: finished, unless it says why not.
+                self.exit_status = finished.get("exit") or ("error" if self.nmap_error else "success")
+        elif kind == _ROOT:
+            self.closed = True
+
+    def _port(self) -> PortResult | None:
+        attrs = self._port_attrs or {}
+        portid = attrs.get("portid", "")
+        if not portid.isdigit() or len(portid) > 5 or int(portid) > 65535:
+            return None
+        state = self._state
+        svc = self._service or {}
+        return PortResult(
+            port=int(portid),
+            protocol=_text(attrs.get("protocol")),
+            state=_text(state.get("state")) if state is not None else "unknown",
+            reason=_text(state.get("reason")) if state is not None else "",
+            service=_cap(svc.get("name")),
+            product=_cap(svc.get("product")),
+            version=_cap(svc.get("version")),
+            extrainfo=_cap(svc.get("extrainfo")),
+            tunnel=_cap(svc.get("tunnel")),
+            method=_cap(svc.get("method")),
+            scripts=self._scripts,
+        )
+
+    def _host(self) -> HostResult:
+        status = self._status
+        nmap_state = _text(status.get("state")) if status is not None else ""
+        reason = _text(status.get("reason")) if status is not None else ""
+        addresses = self._addresses
+        chosen = next((a for a in addresses if a.get("addrtype") in ("ipv4", "ipv6")), None)
+        if chosen is None and addresses:
+            chosen = addresses[0]
+        ports = self._ports
+        extraports: dict[str, int] = {}
+        for extra in self._extra:
+            count = extra.get("count", "")
+            if count.isdigit() and len(count) <= 6:
+                key = _text(extra.get("state"))
+                extraports[key] = extraports.get(key, 0) + int(count)
+        timed_out = self._host_attrs.get("timedout") == "true"
+        answered = (any(p.state in ANSWERING_STATES for p in ports)
+                    or any(extraports.get(s) for s in ANSWERING_STATES))
+        state: HostState
+        if timed_out:
+            state = "unknown"
+        elif nmap_state == "down":
+            state = "down"
+        elif nmap_state == "up" and (reason != "user-set" or answered):
+            state = "up"
+        else:
+            state = "unknown"
+        return HostResult(
+            address=_text(chosen.get("addr")) if chosen is not None else "",
+            addrtype=_text(chosen.get("addrtype")) if chosen is not None else "",
+            hostnames=self._names,
+            state=state,
+            reason=reason,
+            timed_out=timed_out,
+            ports=ports,
+            nmap_state=nmap_state,
+            extraports=extraports,
+        )
 
 
-@dataclass(slots=True)
-class PortResult:
-    """One scanned TCP port as nmap saw it.
-
-    ``method`` is nmap's service detection method: ``"table"`` means the ``service`` name is only
-    a guess from the port number, ``"probed"`` means ``-sV`` really talked to it.
-    """
-
-    port: int
-    protocol: str
-    state: str
-    reason: str
-    service: str | None = None
-    product: str | None = None
-    version: str | None = None
-    extrainfo: str | None = None
-    tunnel: str | None = None
-    method: str | None = None
-    scripts: dict[str, ScriptOutput] = field(default_factory=dict)
+def _looks_like_nmap(head: bytes) -> bool:
+    head = head.lstrip()
+    return head.startswith((b"<?xml", b"<!DOCTYPE nmaprun", b"<nmaprun")) and b"nmaprun" in head
 
 
-@dataclass(slots=True)
-class HostResult:
-    """One host element of the scan.
-
-    ``state`` is our judgement, stricter than nmap's: a host nmap marked ``timedout`` is
-    ``"unknown"`` (its results were discarded), and a host that is "up" only because we told
-    nmap to assume so (``-Pn``, reason ``user-set``) stays ``"unknown"`` unless some port
-    actually answered (open or closed). ``nmap_state`` keeps what nmap itself said.
-    ``extraports`` counts ports nmap summarised instead of listing, by state.
-    """
-
-    address: str
-    addrtype: str
-    hostnames: list[str]
-    state: HostState
-    reason: str
-    timed_out: bool
-    ports: list[PortResult]
-    nmap_state: str = ""
-    extraports: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def open_ports(self) -> list[PortResult]:
-        """The ports in state ``open``."""
-        return [p for p in self.ports if p.state == "open"]
-
-    def port(self, number: int, protocol: str = "tcp") -> PortResult | None:
-        """The result for one port, if nmap listed it individually."""
-        for p in self.ports:
-            if p.port == number and p.protocol == protocol:
-                return p
-        return None
-
-
-@dataclass(slots=True)
-class ScanResult:
-    """A parsed nmap XML document.
-
-    ``complete`` is true only for well-formed XML that ends with
-    ``<runstats><finished exit="success">``; otherwise ``error`` says why (truncation position,
-    nmap's own error message, …) and ``hosts`` holds the hosts that were fully written.
-    """
-
-    nmap_version: str | None = None
-    args: str | None = None
-    started: datetime | None = None
-    finished: datetime | None = None
-    complete: bool = False
-    error: str | None = None
-    hosts: list[HostResult] = field(default_factory=list)
-    #: The TCP port list nmap says it scanned (``<scaninfo services=…>``), when the file has it.
-    scanned_ports: str | None = None
-
-    def host_map(self) -> dict[str, HostResult]:
-        """Hosts keyed by address (a later element for the same address wins)."""
-        return {host.address: host for host in self.hosts}
-
-
-def _nse_value(node: Element, depth: int) -> Any:
-    if node.tag == "elem":
-        return _text(node.text)
-    if depth >= MAX_NSE_DEPTH:
-        return []
-    items = [(child.get("key"), _nse_value(child, depth + 1)) for child in node if child.tag in ("elem", "table")]
-    if not items:
-        return []
-    if all(key is None for key, _ in items):
-        return [value for _, value in items]
-    result: dict[str, Any] = {}
-    index = 0
-    for key, value in items:
-        if key is None:
-            index += 1
-            key = str(index)
-        result[_text(key)] = value
-    return result
-
-
-def _script(elem: Element) -> ScriptOutput:
-    data = _nse_value(elem, 0) if any(c.tag in ("elem", "table") for c in elem) else None
-    return ScriptOutput(id=_text(elem.get("id")), output=_text(elem.get("output")), data=data)
-
-
-def _port(elem: Element) -> PortResult | None:
-    portid = elem.get("portid", "")
-    if not portid.isdigit() or len(portid) > 5 or int(portid) > 65535:
-        return None
-    state: Element | None = None
-    service: Element | None = None
-    scripts: dict[str, ScriptOutput] = {}
-    for child in elem:  # one pass over the children instead of a path search per kind (a sweep has many)
-        tag = child.tag
-        if tag == "script":
-            out = _script(child)
-            scripts[out.id] = out
-        elif tag == "state":
-            if state is None:
-                state = child
-        elif tag == "service" and service is None:
-            service = child
-    svc = service.attrib if service is not None else {}
-    return PortResult(
-        port=int(portid),
-        protocol=_text(elem.get("protocol")),
-        state=_text(state.get("state")) if state is not None else "unknown",
-        reason=_text(state.get("reason")) if state is not None else "",
-        service=_cap(svc.get("name")),
-        product=_cap(svc.get("product")),
-        version=_cap(svc.get("version")),
-        extrainfo=_cap(svc.get("extrainfo")),
-        tunnel=_cap(svc.get("tunnel")),
-        method=_cap(svc.get("method")),
-        scripts=scripts,
-    )
-
-
-def _host(elem: Element) -> HostResult:
-    status: Element | None = None
-    addresses: list[Element] = []
-    port_elems: list[Element] = []
-    extra_elems: list[Element] = []
-    name_elems: list[Element] = []
-    for child in elem:  # one pass over the children instead of a path search per kind
-        tag = child.tag
-        if tag == "ports":
-            for sub in child:
-                if sub.tag == "port":
-                    port_elems.append(sub)
-                elif sub.tag == "extraports":
-                    extra_elems.append(sub)
-        elif tag == "address":
-            addresses.append(child)
-        elif tag == "status":
-            if status is None:
-                status = child
-        elif tag == "hostnames":
-            name_elems += [sub for sub in child if sub.tag == "hostname"]
-    nmap_state = _text(status.get("state")) if status is not None else ""
-    reason = _text(status.get("reason")) if status is not None else ""
-    chosen = next((a for a in addresses if a.get("addrtype") in ("ipv4", "ipv6")), None)
-    if chosen is None and addresses:
-        chosen = addresses[0]
-    ports = [p for p in (_port(e) for e in port_elems) if p is not None]
-    extraports: dict[str, int] = {}
-    for extra in extra_elems:
-        count = extra.get("count", "")
-        if count.isdigit() and len(count) <= 6:
-            key = _text(extra.get("state"))
-            extraports[key] = extraports.get(key, 0) + int(count)
-    timed_out = elem.get("timedout") == "true"
-    answered = any(p.state in _ANSWERING_STATES for p in ports) or any(extraports.get(s) for s in _ANSWERING_STATES)
-    state: HostState
-    if timed_out:
-        state = "unknown"
-    elif nmap_state == "down":
-        state = "down"
-    elif nmap_state == "up" and (reason != "user-set" or answered):
-        state = "up"
-    else:
-        state = "unknown"
-    return HostResult(
-        address=_text(chosen.get("addr")) if chosen is not None else "",
-        addrtype=_text(chosen.get("addrtype")) if chosen is not None else "",
-        hostnames=[_text(h.get("name")) for h in name_elems],
-        state=state,
-        reason=reason,
-        timed_out=timed_out,
-        ports=ports,
-        nmap_state=nmap_state,
-        extraports=extraports,
-    )
-
-
-class _HeadRecorder:
-    """File wrapper that remembers the first bytes read, to tell "nmap XML cut short" from junk."""
-
-    HEAD = 1024
-
-    def __init__(self, source: IO[bytes]) -> None:
-        self._source = source
-        self.head = b""
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._source.read(size)
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        if len(self.head) < self.HEAD:
-            self.head += data[: self.HEAD - len(self.head)]
-        return data
-
-    def looks_like_nmap(self) -> bool:
-        head = self.head.lstrip()
-        return head.startswith((b"<?xml", b"<!DOCTYPE nmaprun", b"<nmaprun")) and b"nmaprun" in head
+#: Bytes handed to expat at a time.
+_CHUNK = 64 * 1024
+_HEAD = 1024
 
 
 class HostStream(Iterator[HostResult]):
     """Iterate over the hosts of an nmap XML file without building the whole tree.
 
-    Each ``<host>`` is converted and then dropped from memory, so a file with tens of thousands
-    of hosts costs about one host's worth of elements. :attr:`result` carries the scan-level
-    data (version, args, times, ``complete``, ``error``); it is final once iteration ends, and
-    its ``hosts`` list stays empty (the hosts are what you iterated over).
+    Each ``<host>`` is converted as it closes and nothing of it is kept, so a file with tens of
+    thousands of hosts costs about one host's worth of memory. :attr:`result` carries the
+    scan-level data (version, args, times, ``complete``, ``error``); it is final once iteration
+    ends, and its ``hosts`` list stays empty (the hosts are what you iterated over).
 
     Truncated or malformed XML after the ``<nmaprun>`` start ends the iteration quietly with
     ``result.error`` set (so does nmap output cut off before ``<nmaprun>`` was complete: no
@@ -322,11 +320,6 @@ class HostStream(Iterator[HostResult]):
 
     def _generate(self, source: IO[bytes] | str | os.PathLike[str]) -> Iterator[HostResult]:
         result = self.result
-        root: Element | None = None
-        depth = 0
-        closed = False
-        exit_status: str | None = None
-        nmap_error: str | None = None
         opened: IO[bytes] | None = None
         if isinstance(source, (str, os.PathLike)):
             try:
@@ -337,59 +330,34 @@ class HostStream(Iterator[HostResult]):
                     en=f"Cannot read XML file: {exc.strerror or exc}",
                 ) from exc
             source = opened
-        reader = _HeadRecorder(source)
+        reader = _Reader(result)
+        head = b""
         try:
-            events: Iterable[tuple[str, Element]] = SafeET.iterparse(
-                reader,
-                events=("start", "end"),
-                forbid_dtd=False,
-                forbid_entities=True,
-                forbid_external=True,
-            )
-            for event, elem in events:
-                if event == "start":
-                    if depth == 0:
-                        if elem.tag != "nmaprun":
-                            tag = _text(elem.tag)[:40]
-                            raise ScanError(
-                                f"Không phải tệp XML của nmap (phần tử gốc {tag!r})",
-                                en=f"Not an nmap XML file (root element {tag!r})",
-                            )
-                        root = elem
-                        result.nmap_version = _cap(elem.get("version"))
-                        result.args = _cap(elem.get("args"))
-                        result.started = _epoch(elem.get("start"))
-                    depth += 1
-                    continue
-                depth -= 1
-                if depth == 1 and root is not None:
-                    if elem.tag == "host":
-                        host = _host(elem)
-                        root.clear()
-                        yield host
-                        continue
-                    if elem.tag == "scaninfo" and elem.get("protocol") == "tcp":
-                        result.scanned_ports = _cap(elem.get("services"))
-                    if elem.tag == "runstats":
-                        finished = elem.find("finished")
-                        if finished is not None:
-                            result.finished = _epoch(finished.get("time"))
-                            nmap_error = _cap(finished.get("errormsg"))
-                            # Older nmap writes <finished> without exit=: finished, unless it says why not.
-                            exit_status = finished.get("exit") or ("error" if nmap_error else "success")
-                    root.clear()
-                elif depth == 0:
-                    closed = True
-        except ParseError as exc:
-            line, column = getattr(exc, "position", (0, 0))
-            truncated = getattr(exc, "code", None) in _TRUNCATION_CODES
-            if root is None and not (truncated and reader.looks_like_nmap()):
+            while True:
+                data = source.read(_CHUNK)
+                if isinstance(data, str):
+                    data = data.encode("utf-8")
+                if len(head) < _HEAD:
+                    head += data[: _HEAD - len(head)]
+                try:
+                    reader.parser.Parse(data, not data)
+                finally:
+                    if reader.done:  # hosts closed before a parse error still count
+                        hosts, reader.done = reader.done, []
+                        yield from hosts
+                if not data:
+                    break
+        except ExpatError as exc:
+            truncated = exc.code in _TRUNCATION_CODES
+            if not reader.root_seen and not (truncated and _looks_like_nmap(head)):
                 raise ScanError(
                     f"Không đọc được XML của nmap: {exc}",
                     en=f"Cannot read nmap XML: {exc}",
                 ) from exc
             kind = "truncated" if truncated else "malformed"
-            result.error = f"{kind} XML at line {line}, column {column}"
+            result.error = f"{kind} XML at line {exc.lineno}, column {exc.offset}"
+        except LookupError as exc:  # an encoding expat does not know, named by the XML declaration
+            raise ScanError(f"Không đọc được XML của nmap: {exc}", en=f"Cannot read nmap XML: {exc}") from exc
         except DefusedXmlException as exc:
             raise ScanError(
                 "XML của nmap chứa khai báo thực thể (entity) hoặc tham chiếu ngoài — từ chối đọc",
@@ -400,16 +368,16 @@ class HostStream(Iterator[HostResult]):
         finally:
             if opened is not None:
                 opened.close()
-        if root is None and result.error is None:
+        if not reader.root_seen and result.error is None:
             raise ScanError("Không có dữ liệu XML của nmap", en="No nmap XML data")
         if result.error is None:
-            if not closed:
+            if not reader.closed:
                 result.error = "XML ends before </nmaprun>"
-            elif exit_status is None:
+            elif reader.exit_status is None:
                 result.error = "nmap did not record a finished status (scan incomplete)"
-            elif exit_status != "success":
-                status = _text(exit_status)[:40]
-                result.error = f"nmap reported exit={status}: {nmap_error or 'no message'}"
+            elif reader.exit_status != "success":
+                status = _text(reader.exit_status)[:40]
+                result.error = f"nmap reported exit={status}: {reader.nmap_error or 'no message'}"
         result.complete = result.error is None
 
 

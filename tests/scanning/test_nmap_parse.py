@@ -361,6 +361,35 @@ def test_entity_tricks_refused_when_streaming() -> None:
         list(iter_hosts(io.BytesIO(BILLION_LAUGHS)))
 
 
+def test_unknown_encoding_is_a_clear_error_not_a_traceback() -> None:
+    # expat raises LookupError for an encoding it does not know; it used to escape as a traceback.
+    data = b'<?xml version="1.0" encoding="UcF-8"?><nmaprun scanner="nmap"></nmaprun>'
+    with pytest.raises(ScanError) as info:
+        parse_xml(data)
+    assert "unknown encoding" in (info.value.en or "")
+    with pytest.raises(ScanError):
+        list(iter_hosts(io.BytesIO(data)))
+
+
+def test_hosts_arrive_one_by_one_across_read_chunks() -> None:
+    # Hosts are handed over as they close, whatever the read size cuts through.
+    host = (b'<host><status state="up" reason="syn-ack"/><address addr="127.0.9.%d" addrtype="ipv4"/>'
+            b'<ports><port protocol="tcp" portid="22"><state state="open" reason="syn-ack"/>'
+            b'<script id="ssh2-enum-algos" output="x"><table key="kex_algorithms"><elem>%s</elem></table>'
+            b"</script></port></ports></host>")
+    body = b"".join(host % (i, b"diffie-hellman-group1-sha1" * (i * 40)) for i in range(1, 40))
+    data = (b'<?xml version="1.0"?><nmaprun scanner="nmap" version="7.93">' + body
+            + b'<runstats><finished time="1" exit="success"/></runstats></nmaprun>')
+    assert len(data) > 3 * 64 * 1024  # several reads
+    stream = iter_hosts(io.BytesIO(data))
+    first = next(stream)
+    assert first.address == "127.0.9.1" and stream.result.complete is False  # not final before the end
+    rest = list(stream)
+    assert [h.address for h in rest][-1] == "127.0.9.39" and len(rest) == 38 and stream.result.complete
+    algos = rest[-1].ports[0].scripts["ssh2-enum-algos"].data
+    assert algos == {"kex_algorithms": [("diffie-hellman-group1-sha1" * (39 * 40))[:MAX_TEXT]]}  # text capped
+
+
 # --------------------------------------------------------------------------------------------
 # Untrusted content limits and NSE shapes
 # --------------------------------------------------------------------------------------------
