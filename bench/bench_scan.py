@@ -18,7 +18,10 @@ Run by hand (not part of the test suite), as root or not, with nmap installed::
    with service versions and script output, about 2.5 KB per host) of a declared 127.64.0.0/18
    range is imported with ``secaudit scan import`` in a fresh workspace each round; each run is a
    child process whose peak RSS comes from ``wait4``. Baseline: a bare defusedxml ``iterparse`` of
-   the same file (each host cleared), in a child process.
+   the same file (each host cleared), in a child process. Floor: that parse followed by writing the
+   rows the import stored (hosts, ports, tracks, findings) with plain ``sqlite3`` into a fresh database
+   with the same tables and indexes, WAL and ``synchronous=FULL``, one transaction — the least an
+   import that keeps those rows has to do (interpreter start-up not counted).
 3. **Province.** ``--province AxH``: ``secaudit scan --all`` over A agencies of H loopback hosts
    against one bare nmap per planned process with the same command lines, and A separate
    ``scan AGENCY`` runs (see :func:`province_bench`).
@@ -269,6 +272,42 @@ print(hosts)
 """
 
 
+#: The least an import has to do, timed inside a child: the bare parse above, then the rows the import
+#: stored (read beforehand from its workspace, outside the timing) written into a fresh database with
+#: the same tables and indexes, WAL and synchronous=FULL as a workspace, in one transaction.
+FLOOR = """
+import json, sqlite3, sys, time
+from defusedxml.ElementTree import iterparse
+xml, source, target = sys.argv[1:4]
+tables = ("scan_hosts", "scan_ports", "finding_tracks", "findings")
+src = sqlite3.connect(source)
+schema = [r[0] for r in src.execute(
+    "select sql from sqlite_master where tbl_name in (%s) and sql is not null order by type desc" % ",".join("?" * 4),
+    tables)]
+rows = {t: src.execute("select * from " + t).fetchall() for t in tables}
+src.close()
+start = time.perf_counter()
+hosts = 0
+for _, elem in iterparse(xml, events=("end",)):
+    if elem.tag == "host":
+        hosts += 1
+        elem.clear()
+parsed = time.perf_counter()
+db = sqlite3.connect(target, isolation_level=None)
+db.execute("pragma journal_mode=wal")
+db.execute("pragma synchronous=full")
+for sql in schema:
+    db.execute(sql)
+db.execute("begin")
+for table in tables:
+    if rows[table]:
+        db.executemany("insert into %s values (%s)" % (table, ",".join("?" * len(rows[table][0]))), rows[table])
+db.execute("commit")
+done = time.perf_counter()
+print(json.dumps({"parse": parsed - start, "write": done - parsed}))
+"""
+
+
 def child(argv: list[str], env: dict[str, str]) -> tuple[float, int, bytes]:
     """Run a child; return (wall seconds, peak RSS in KiB, stderr)."""
     start = time.perf_counter()
@@ -296,7 +335,7 @@ def import_bench(hosts: int, repeat: int) -> dict[str, Any]:
         inv.write_text("code: co-quan-lon\nname: Cơ quan thử tệp lớn\nkind: so-ban-nganh\nsystems:\n"
                        "  - {code: mang-lon, name: Mạng lớn, hosts: [{address: 127.64.0.0/18,"
                        " ports: [{port: 80, service: http}, {port: 443, service: https}]}]}\n", encoding="utf-8")
-        times, peaks, parse_times, parse_peaks = [], [], [], []
+        times, peaks, parse_times, parse_peaks, floor_times, floor_parse = [], [], [], [], [], []
         rows = 0
         for round_ in range(repeat):
             env = env_for(tmp / f"ws{round_}")
@@ -310,6 +349,13 @@ def import_bench(hosts: int, repeat: int) -> dict[str, Any]:
             took, peak, _ = child([sys.executable, "-c", BARE_PARSE, str(xml)], env)
             parse_times.append(took)
             parse_peaks.append(peak)
+            floor = subprocess.run([sys.executable, "-c", FLOOR, str(xml), str(tmp / f"ws{round_}" / "secaudit.db"),
+                                    str(tmp / f"floor{round_}.db")], env=env, check=True, capture_output=True)
+            phases = json.loads(floor.stdout)
+            floor_parse.append(phases["parse"])
+            floor_times.append(phases["parse"] + phases["write"])
+            for suffix in ("", "-wal", "-shm"):
+                (tmp / f"floor{round_}.db{suffix}").unlink(missing_ok=True)
             import sqlite3
 
             with sqlite3.connect(tmp / f"ws{round_}" / "secaudit.db") as conn:
@@ -324,7 +370,10 @@ def import_bench(hosts: int, repeat: int) -> dict[str, Any]:
                 "import_peak_rss_mib": round(median(peaks) / 1024, 1),
                 "bare_iterparse_median_s": round(median(parse_times), 3),
                 "bare_iterparse_peak_rss_mib": round(median(parse_peaks) / 1024, 1),
-                "ratio": round(median(times) / median(parse_times), 2)}
+                "ratio": round(median(times) / median(parse_times), 2),
+                # parse + writing the same rows with plain sqlite3, timed in a child without its start-up
+                "floor_parse_s": round(median(floor_parse), 3), "floor_s": round(median(floor_times), 3),
+                "ratio_to_floor": round(median(times) / median(floor_times), 2)}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -371,6 +371,37 @@ def test_unknown_encoding_is_a_clear_error_not_a_traceback() -> None:
         list(iter_hosts(io.BytesIO(data)))
 
 
+def test_damaged_files_give_hosts_or_a_clear_error_never_anything_else(scanner_data: Path) -> None:
+    # Seeded random damage (bytes changed, cut, NSE tables and stray elements inserted): every variant
+    # either reads (possibly incomplete) or raises ScanError — no other exception reaches the caller.
+    import random
+
+    raw = (scanner_data / "loopback-services.xml").read_bytes()
+    rnd = random.Random(20261206)
+    pieces = [b"<table>", b"</table>", b'<elem key="k">v</elem>', b"<elem>", b"</elem>", b"<host>", b"</host>",
+              b"<x>", b"&", b"<!ENTITY e 'x'>", b'<?xml version="1.0" encoding="nope"?>', b"\xff\xfe"]
+    outcomes = {"read": 0, "refused": 0}
+    for _ in range(300):
+        data = bytearray(raw)
+        for _ in range(rnd.randint(1, 4)):
+            i = rnd.randrange(len(data))
+            choice = rnd.random()
+            if choice < 0.4:
+                data[i] = rnd.choice(b'<>/="& \nabc')
+            elif choice < 0.7:
+                del data[i:i + rnd.randint(1, 40)]
+            else:
+                data[i:i] = rnd.choice(pieces)
+        try:
+            result = parse_xml(bytes(data))
+        except ScanError:
+            outcomes["refused"] += 1
+        else:
+            assert isinstance(result, ScanResult)
+            outcomes["read"] += 1
+    assert outcomes["read"] > 0 and outcomes["refused"] > 0
+
+
 def test_hosts_arrive_one_by_one_across_read_chunks() -> None:
     # Hosts are handed over as they close, whatever the read size cuts through.
     host = (b'<host><status state="up" reason="syn-ack"/><address addr="127.0.9.%d" addrtype="ipv4"/>'
