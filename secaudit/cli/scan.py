@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from secaudit.cli import _emit, _note, _open, cli, format_rows, output_options, workspace_options
+from secaudit.cli import _emit, _note, _open, cli, format_rows, output_options, ui_lang, workspace_options
 from secaudit.errors import SecauditError
 
 EXIT_INTERRUPTED = 130
@@ -253,6 +253,7 @@ def scan_list(agency: str | None, fmt: str, workspace: str | None, actor: str | 
 def findings(agency: str | None, system: str | None, status: str, fmt: str, workspace: str | None,
              actor: str | None) -> None:
     """Phát hiện qua các lần quét: lần đầu, lần cuối thấy, đã khắc phục. / Findings over time."""
+    from secaudit.requirements.results import reader_reason
     from secaudit.services import scanning as service
 
     rows = service.list_findings(workspace, agency=agency, system=system, status=status)
@@ -260,6 +261,7 @@ def findings(agency: str | None, system: str | None, status: str, fmt: str, work
         rows = [{"id": r["id"], "agency": r["agency"], "system": r["system"], "address": r["address"],
                  "port": r["port"], "severity": r["severity"], "rule": r["rule"],
                  "status": r["status"] + (" (cũ/stale)" if r["stale"] else ""), "first_seen": r["first_seen"],
-                 "last_seen": r["last_seen"], "resolved": r["resolved_at"] or "", "detail": (r["detail"] or "")[:60]}
+                 "last_seen": r["last_seen"], "resolved": r["resolved_at"] or "",
+                 "detail": reader_reason(r["detail"] or "", ui_lang())[:60]}
                 for r in rows]
     _emit(format_rows(rows, fmt))

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from secaudit.scanning.nmap_model import PortResult
     from secaudit.scanning.rules import HostView, ScanRule
 
-__all__ = ["GRADES", "NEEDS_A_SCRIPT", "check_port", "http_headers", "nse_text"]
+__all__ = ["GRADES", "NEEDS_A_SCRIPT", "both", "check_port", "http_headers", "nse_text"]
 
 GRADES = "ABCDEF"  # ssl-enum-ciphers strength grades, best first
 
@@ -129,6 +129,16 @@ def _same_ip(a: str, b: str) -> bool:
         return False
 
 
+def both(vi: str, en: str, value: str) -> str:
+    """A detail in the evaluator's "vi / en" form with the observed value in both halves (cut to fit).
+
+    Readers keep one half (:func:`secaudit.requirements.results.one_language`); the value must not be
+    lost with the other.
+    """
+    value = value[:140]
+    return f"{vi} {value} / {en} {value}"
+
+
 # -- the checks --------------------------------------------------------------------------------
 #: Scripts at least one of which must have run on a port for a check to be able to fire there.
 _WEB = ("http-headers", "http-title", "http-security-headers")  # what makes a port web (see _is_web)
@@ -166,7 +176,7 @@ def check_port(rule: ScanRule, host: HostView, port: PortResult, as_of: dt.datet
                     weak.append(f"{version} {cipher.get('name', '?')} ({grade})")
         least = data.get("least strength")
         if not weak and isinstance(least, str) and least in GRADES and GRADES.index(least) > limit:
-            weak.append(f"least strength {least}")
+            weak.append(f"hạng thấp nhất {least} / least strength {least}")
         return "; ".join(weak[:12]) + (f" (+{len(weak) - 12})" if len(weak) > 12 else "") if weak else None
     if check.startswith("cert_"):
         script = port.scripts.get("ssl-cert")
@@ -177,10 +187,12 @@ def check_port(rule: ScanRule, host: HostView, port: PortResult, as_of: dt.datet
         validity: dict[str, Any] = raw_validity if isinstance(raw_validity, dict) else {}
         not_after = _cert_time(validity.get("notAfter"))
         if check == "cert_expired":
-            return f"hết hạn / expired {not_after:%Y-%m-%d}" if not_after and not_after < as_of else None
+            if not_after and not_after < as_of:
+                return both("hết hạn ngày", "expired on", f"{not_after:%Y-%m-%d}")
+            return None
         if check == "cert_expiring":
             if not_after and as_of <= not_after <= as_of + dt.timedelta(days=rule.days or 30):
-                return f"hết hạn ngày / expires {not_after:%Y-%m-%d}"
+                return both("hết hạn ngày", "expires on", f"{not_after:%Y-%m-%d}")
             return None
         if check == "cert_self_signed":
             subject, issuer = cert.get("subject"), cert.get("issuer")
@@ -193,7 +205,7 @@ def check_port(rule: ScanRule, host: HostView, port: PortResult, as_of: dt.datet
             ok = any(_name_matches(n, p) for n in wanted_names for p in dns)
         else:  # declared by IP: only a certificate naming other IPs and no DNS name is a mismatch
             ok = bool(dns) or any(_same_ip(host.address, ip) for ip in ips)
-        return None if ok else f"chứng thư cho / certificate for: {', '.join(dns + ips) or '?'}"[:300]
+        return None if ok else both("chứng thư cấp cho:", "certificate for:", ", ".join(dns + ips) or "?")
     if check == "http_no_https_redirect":
         if not _is_web(port) or _is_tls(port):
             return None
@@ -206,7 +218,7 @@ def check_port(rule: ScanRule, host: HostView, port: PortResult, as_of: dt.datet
             return None
         if "http-headers" not in port.scripts and not redirect and title is None:
             return None
-        return f"chuyển hướng tới / redirects to {redirect}"[:300] if redirect else "không chuyển hướng / no redirect"
+        return both("chuyển hướng tới", "redirects to", redirect) if redirect else "không chuyển hướng / no redirect"
     if check == "missing_header":
         if not _is_web(port) or (rule.https_only and not _is_tls(port)):
             return None
@@ -215,7 +227,7 @@ def check_port(rule: ScanRule, host: HostView, port: PortResult, as_of: dt.datet
             return None
         if not _is_tls(port) and present.get("location", "").lower().startswith("https://"):
             return None  # a plain-HTTP answer that only sends the browser to HTTPS carries no page
-        return None if (rule.header or "").lower() in present else f"thiếu / missing {rule.header}"
+        return None if (rule.header or "").lower() in present else both("thiếu", "missing", rule.header or "")
     if check == "version_disclosed":
         banners: list[str] = []
         if port.version and port.method == "probed":

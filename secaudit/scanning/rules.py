@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, model_validator
 
 from secaudit.inventory.models import Strict
-from secaudit.scanning.checks import NEEDS_A_SCRIPT, check_port, http_headers, nse_text
+from secaudit.scanning.checks import NEEDS_A_SCRIPT, both, check_port, http_headers, nse_text
 from secaudit.scanning.nmap_argv import ALLOWED_SCRIPTS
 
 if TYPE_CHECKING:  # annotations only: planning a scan loads rules, the XML reader loads while nmap runs
@@ -230,7 +230,7 @@ def evaluate(
         if rule.check == "undeclared_host":
             if not host.declared and open_ports:
                 found.append(Observation(rule, host.address, None,
-                                         "cổng mở / open: " + ", ".join(str(p) for p in sorted(open_ports))))
+                                         both("cổng mở:", "open:", ", ".join(str(p) for p in sorted(open_ports)))))
             continue
         if rule.check == "undeclared_port":
             for number, port in in_order:
@@ -249,7 +249,7 @@ def evaluate(
                     state = listed.state
                 else:  # summarised by nmap; name the state when the summary has only one
                     state = next(iter(observed.extraports)) if len(observed.extraports) == 1 else "closed/filtered"
-                found.append(Observation(rule, host.address, number, f"trạng thái / state: {state}"))
+                found.append(Observation(rule, host.address, number, both("trạng thái:", "state:", state)))
             continue
         needs = NEEDS_A_SCRIPT.get(rule.check)
         for number, port in in_order:

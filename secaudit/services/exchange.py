@@ -223,6 +223,7 @@ def inspection_report(where: Where, agency: str, *, fmt: str = "pdf", as_of: dt.
     from secaudit.exchange import inspection, issuer
     from secaudit.inventory import records as inventory
     from secaudit.reporting import inspection as report
+    from secaudit.requirements.results import reader_reason
 
     if lang != "vi":
         raise InputError("Báo cáo kết quả kiểm tra hiện chỉ có bản tiếng Việt (bỏ --lang en)",
@@ -236,7 +237,8 @@ def inspection_report(where: Where, agency: str, *, fmt: str = "pdf", as_of: dt.
     labels = inspection.STATUS_LABELS["vi"]
 
     def basis(r: dict[str, Any]) -> list[str]:
-        found = [f"{f['address']}:{f['port']} — {f['title']}" + (f" ({f['detail']})" if f.get("detail") else "")
+        found = [f"{f['address']}:{f['port']} — {f['title']}"
+                 + (f" ({reader_reason(f['detail'])})" if f.get("detail") else "")
                  + f", mức {_SEVERITY_VI.get(f['severity'] or '', f['severity'])}"
                  for f in r["verification"]["findings"]]
         if r["verification"]["status"] in ("chua-danh-gia", "loi"):

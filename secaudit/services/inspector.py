@@ -169,9 +169,12 @@ def start_scan(workspace: Path, agency: str, *, actor: str, profile: str = DEFAU
     return job
 
 
-def scan_results(where: Where, agency: str) -> dict[str, Any]:
+def scan_results(where: Where, agency: str, lang: str = "vi") -> dict[str, Any]:
     """The agency's scans (newest first), the latest batch's findings, and what changed from the scan
-    before it of the same system (``scan diff``: new / fixed / changed / not rechecked)."""
+    before it of the same system (``scan diff``: new / fixed / changed / not rechecked).
+
+    Findings' details come in the reader's language ``lang``, with local dates."""
+    from secaudit.requirements.results import reader_reason
     from secaudit.scanning import history
 
     ws = open_workspace(where)
@@ -182,6 +185,8 @@ def scan_results(where: Where, agency: str) -> dict[str, Any]:
     findings = list(ws.db.query(
         "select distinct system, address, port, rule, severity, title, detail from findings where scan_id in"
         f" ({','.join('?' * len(ids))}) order by system, address, port", ids)) if ids else []
+    for finding in findings:
+        finding["detail"] = reader_reason(finding["detail"] or "", lang)
     changes: list[dict[str, Any]] = []
     compared = False
     for scan in latest:

@@ -383,7 +383,7 @@ def scan_page(request: Request, ws: Any, session: Any) -> View | Response:
     code = request.path_params["code"]
     ws.require_agency(code)
     job = scan_job(request.app.state.config.workspace, code)
-    data = scan_results(ws, code)
+    data = scan_results(ws, code, app.request_lang(request))
     data["job"] = None if job is None else {
         "state": job.state, "hosts_done": job.hosts_done, "hosts_total": job.hosts_total,
         "elapsed": round(job.elapsed), "error": job.error, "actor": job.actor}

@@ -16,6 +16,7 @@ Certificate dates are judged at the scan's own start time, so these results do n
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,27 @@ def test_plain_http_and_drift(rules, standard) -> None:
 def test_telnet_and_declared_port_gone(rules, standard) -> None:
     assert set(fired(rules, standard, "127.0.70.14", {2323})) == {(2323, "dich-vu-rui-ro-cao")}
     assert fired(rules, standard, "127.0.70.15", {8080}) == {(8080, "dich-vu-khai-bao-khong-phan-hoi"):
-                                                             "trạng thái / state: closed"}
+                                                             "trạng thái: closed / state: closed"}
+
+
+def test_details_keep_the_observed_value_in_each_language(rules, standard) -> None:
+    # Readers keep one half of a "vi / en" detail; the date, header, address or state seen must be in both.
+    from secaudit.requirements.results import one_language
+
+    values = re.compile(r"\d[\d.:/-]*|[A-Z][A-Za-z-]{2,}|https?://\S+")
+    details: list[str] = []
+    for host in standard.hosts:
+        if host.state == "up":
+            view = HostView("he-thong", host.address, {8080, 5000}, True, False, ["other.example"])
+            assert standard.started is not None
+            details += [o.detail for o in evaluate(rules, view, host, as_of=standard.started)]
+    paired = [d for d in details if " / " in d]
+    for start in ("hết hạn ngày 20", "thiếu ", "cổng mở: "):  # a certificate, a header, an undeclared host
+        assert any(d.startswith(start) for d in paired), start
+    for detail in paired:
+        vi, en = one_language(detail, "vi"), one_language(detail, "en")
+        assert vi != en and " / " not in vi, detail
+        assert values.findall(vi) == values.findall(en), detail
 
 
 def test_weak_ssh_algorithms(rules, scanner_data: Path) -> None:

@@ -64,6 +64,7 @@ def test_one_scan_per_agency_at_a_time_then_its_findings(police: tuple[Path, Pat
     page = client.get(f"/quet/{AGENCY}")
     assert "refresh" not in page.text and "Lần quét đã xong" in page.text
     assert "127.0.14.1" in page.text and "Chưa có lần quét trước để so sánh" in page.text
+    assert "<td>không chuyển hướng</td>" in page.text and "no redirect" not in page.text  # the reader's language
     data = client.get(f"/quet/{AGENCY}.json").json()
     assert data["findings"] and data["job"]["actor"] == "thanhtra"
     # a second scan is compared with the first: same findings, so no change listed

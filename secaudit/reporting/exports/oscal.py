@@ -17,6 +17,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from secaudit.reporting.exports.json_export import dumps
+from secaudit.requirements.results import one_language
 
 if TYPE_CHECKING:
     from secaudit.reporting.data import ReportData
@@ -115,9 +116,10 @@ def document(data: ReportData) -> dict[str, Any]:
     for i, f in enumerate(data.findings):
         oid = _uuid(*key, "scan-finding", f["scan_id"], f["system"], f["address"], f["port"], f["rule"], i)
         where = f"{f['address']}:{f['port']}" if f["port"] else f["address"]
+        detail = f": {one_language(f['detail'], 'en')}" if f["detail"] else ""
         obs = {
             "uuid": oid, "title": _line(f"{f['title'] or f['rule']} ({where})"),
-            "description": _md(f"{f['title'] or f['rule']} at {where}" + (f": {f['detail']}" if f["detail"] else "")),
+            "description": _md(f"{f['title'] or f['rule']} at {where}{detail}"),
             "props": [_prop("severity", f["severity"]), _prop("rule", f["rule"]), _prop("scan-id", f["scan_id"])],
             "methods": ["TEST"], "types": ["finding"],
             "collected": _stamp(next((s["started"] for s in data.scans if s["id"] == f["scan_id"]), None), day),

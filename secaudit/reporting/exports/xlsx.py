@@ -13,7 +13,7 @@ import io
 import zipfile
 from typing import TYPE_CHECKING, Any
 
-from secaudit.requirements.results import LABELS
+from secaudit.requirements.results import LABELS, one_language
 from secaudit.text import visible
 
 if TYPE_CHECKING:
@@ -223,7 +223,7 @@ def render(data: ReportData) -> bytes:
     _table(ws, [h["system"], h["address"], h["port"], h["severity"], h["rule"], h["title"], h["detail"], h["bears_on"],
                 h["scan"]],
            [[f["system"], f["address"], f["port"], _label(v["severity"], f["severity"]), f["rule"], f["title"],
-             f["detail"],
+             one_language(f["detail"] or "", lang),
              "\n".join(f["bears_on"]), f["scan_id"]] for f in data.findings],
            widths=[20, 16, 8, 12, 24, 50, 30, 34, 8])
 
