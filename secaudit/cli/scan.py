@@ -9,7 +9,18 @@ from typing import Any
 
 import click
 
-from secaudit.cli import _emit, _note, _open, cli, format_rows, output_options, ui_lang, workspace_options
+from secaudit.cli import (
+    HOST_STATE_LABELS,
+    SCAN_STATUS_LABELS,
+    _emit,
+    _note,
+    _open,
+    cli,
+    format_rows,
+    output_options,
+    ui_lang,
+    workspace_options,
+)
 from secaudit.errors import SecauditError
 
 EXIT_INTERRUPTED = 130
@@ -67,6 +78,11 @@ def _command(ctx: click.Context) -> dict[str, Any]:
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in ctx.params.items()
               if k not in ("workspace", "actor") and v not in (None, False, ())}
     return {"command": ctx.command_path.replace(" agency", ""), "params": params}
+
+
+def _label(table: dict[str, tuple[str, str]], code: str) -> tuple[str, str]:
+    """(Vietnamese, English) for a coded value; an unknown code stands for itself in both."""
+    return table.get(code, (code, code))
 
 
 @cli.group(cls=ScanGroup)
@@ -140,9 +156,11 @@ def scan_agency(ctx: click.Context, agency: str | None, all_agencies: bool, agen
     for one in out.scans:
         label = f" [{one.system}]" if one.system else ""
         for address, state in one.hosts.items():
-            _note(f"  #{one.scan_id}{label} {address}: {state}")
-    _note(f"Quét {agency}: {out.status}; {out.open_ports} cổng mở, {out.findings} phát hiện; lần quét "
-          f"{', '.join('#' + str(o.scan_id) for o in out.scans)} / {out.status}, {out.open_ports} open ports,"
+            vi, en = _label(HOST_STATE_LABELS, state)
+            _note(f"  #{one.scan_id}{label} {address}: {vi} / {en}")
+    vi, en = _label(SCAN_STATUS_LABELS, out.status)
+    _note(f"Quét {agency}: {vi}; {out.open_ports} cổng mở, {out.findings} phát hiện; lần quét "
+          f"{', '.join('#' + str(o.scan_id) for o in out.scans)} / {en}, {out.open_ports} open ports,"
           f" {out.findings} findings")
     if out.interrupted:
         _note("Đã ngắt: phần đã quét xong được lưu, lần quét đánh dấu chưa hoàn tất"
@@ -174,14 +192,16 @@ def _scan_province(ctx: click.Context, agencies: list[str] | None, scan_profile:
     out = service.scan_province(ws, agencies, profile=scan_profile, actor=actor, allow_large=allow_large, jobs=jobs,
                                 syn=syn, progress=on_progress, command=_command(ctx))
     for code, one in out.agencies.items():
-        _note(f"  {code}: {one.status}; {one.open_ports} cổng mở, {one.findings} phát hiện; lần quét "
-              f"{', '.join('#' + str(o.scan_id) for o in one.scans)} / {one.status}, {one.open_ports} open ports,"
+        vi, en = _label(SCAN_STATUS_LABELS, one.status)
+        _note(f"  {code}: {vi}; {one.open_ports} cổng mở, {one.findings} phát hiện; lần quét "
+              f"{', '.join('#' + str(o.scan_id) for o in one.scans)} / {en}, {one.open_ports} open ports,"
               f" {one.findings} findings")
     if out.skipped:
         _note(f"Bỏ qua {len(out.skipped)} cơ quan chưa khai báo máy chủ: {', '.join(out.skipped[:10])}"
               f"{' …' if len(out.skipped) > 10 else ''} / skipped, no declared hosts")
-    _note(f"Quét {len(out.agencies)} cơ quan bằng {out.processes} tiến trình nmap: {out.status}"
-          f" / {len(out.agencies)} agencies, {out.processes} nmap processes: {out.status}")
+    vi, en = _label(SCAN_STATUS_LABELS, out.status)
+    _note(f"Quét {len(out.agencies)} cơ quan bằng {out.processes} tiến trình nmap: {vi}"
+          f" / {len(out.agencies)} agencies, {out.processes} nmap processes: {en}")
     if out.interrupted:
         _note("Đã ngắt: phần đã quét xong được lưu, lần quét đánh dấu chưa hoàn tất"
               " / interrupted: partial results kept")
@@ -209,8 +229,9 @@ def scan_import(ctx: click.Context, xml_file: Path, system: str, agency: str | N
 
     out = service.import_scan(workspace, xml_file, system=system, agency=agency, actor=actor, scope_file=scope_file,
                               profile=scan_profile, command=_command(ctx))
-    _note(f"Đã nhập lần quét #{out.scan_id}: {out.status}; {len(out.hosts)} máy chủ, {out.open_ports} cổng mở,"
-          f" {out.findings} phát hiện / imported scan #{out.scan_id}: {out.status}, {len(out.hosts)} hosts,"
+    vi, en = _label(SCAN_STATUS_LABELS, out.status)
+    _note(f"Đã nhập lần quét #{out.scan_id}: {vi}; {len(out.hosts)} máy chủ, {out.open_ports} cổng mở,"
+          f" {out.findings} phát hiện / imported scan #{out.scan_id}: {en}, {len(out.hosts)} hosts,"
           f" {out.findings} findings")
 
 
