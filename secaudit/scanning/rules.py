@@ -215,7 +215,6 @@ class Coverage:
                    frozenset(data.get("scripts") or ()), bool(data.get("service_detection")))
 
 
-
 def evaluate(
     rules: Iterable[ScanRule], host: HostView, observed: HostResult, *, as_of: dt.datetime
 ) -> list[Observation]:
