@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from secaudit.scanning.nmap_model import PortResult
-    from secaudit.scanning.rules import HostView, ScanRule
+    from secaudit.scanning.rule_models import HostView, ScanRule
 
 __all__ = ["GRADES", "NEEDS_A_SCRIPT", "both", "check_port", "http_headers", "nse_text"]
 
