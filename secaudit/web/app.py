@@ -61,6 +61,9 @@ REPORT_FORMATS = {"pdf": "application/pdf",
                   "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                   "json": "application/json"}
 
+#: The evaluation days a request may ask for (``?as_of=``).
+AS_OF_RANGE = (dt.date(2000, 1, 1), dt.date(2100, 12, 31))
+
 
 @dataclass
 class Config:
@@ -222,7 +225,12 @@ def request_as_of(request: Request) -> dt.date:
         return config.as_of or clock.today()
     day = clock.parse_day(text)
     if day is None:
-        raise InputError(f"Ngày '{text}' không hợp lệ; viết dd/mm/yyyy", en="invalid date; use dd/mm/yyyy")
+        raise InputError(f"Ngày '{text[:40]}' không hợp lệ; viết dd/mm/yyyy", en="invalid date; use dd/mm/yyyy")
+    if not AS_OF_RANGE[0] <= day <= AS_OF_RANGE[1]:
+        # deadlines are computed a year past the day: 31/12/9999 would overflow the calendar
+        raise InputError(f"Ngày đánh giá {day:%d/%m/%Y} nằm ngoài khoảng {AS_OF_RANGE[0]:%d/%m/%Y}"
+                         f"–{AS_OF_RANGE[1]:%d/%m/%Y}",
+                         en=f"evaluation day out of range {AS_OF_RANGE[0]:%d/%m/%Y}–{AS_OF_RANGE[1]:%d/%m/%Y}")
     return day
 
 
@@ -379,6 +387,16 @@ def _same_origin(request: Request) -> bool:
     return origin.split("://", 1)[-1] == request.headers.get("host", "")
 
 
+def same_token(expected: str, given: str) -> bool:
+    """Whether a submitted CSRF token is the expected one, in constant time.
+
+    Compared as UTF-8 bytes: ``secrets.compare_digest`` raises TypeError on ``str`` with non-ASCII
+    characters, and a form field may hold anything.
+    """
+    return bool(expected) and secrets.compare_digest(expected.encode("utf-8", "surrogatepass"),
+                                                     given.encode("utf-8", "surrogatepass"))
+
+
 def _forbidden(request: Request) -> Response:
     if wants_json(request):
         return json_response({"error": "csrf"}, 403)
@@ -386,15 +404,50 @@ def _forbidden(request: Request) -> Response:
                   message=labels(request_lang(request))["T"]["bad_form"])
 
 
+#: Why a submitted form could not be read, by the start of Starlette's (English) reason.
+FORM_ERRORS = {
+    "vi": {"Too many files": "Gửi quá nhiều tệp một lần (tối đa {files} tệp). Không có gì được lưu.",
+           "Too many fields": "Biểu mẫu có quá nhiều trường (tối đa {fields}). Không có gì được lưu.",
+           "exceeded maximum size": "Một trường của biểu mẫu quá dài (tối đa 1 MB). Không có gì được lưu.",
+           "": "Không đọc được biểu mẫu gửi lên (dữ liệu hỏng). Không có gì được lưu."},
+    "en": {"Too many files": "Too many files at once (at most {files}). Nothing was stored.",
+           "Too many fields": "Too many form fields (at most {fields}). Nothing was stored.",
+           "exceeded maximum size": "A form field is too long (at most 1 MB). Nothing was stored.",
+           "": "The submitted form could not be read (damaged data). Nothing was stored."},
+}
+
+
+async def read_form(request: Request, *, max_files: int, max_fields: int) -> Any:
+    """The submitted form, or (a Response) a 400 page in the user's language when it cannot be read: too
+    many files or fields, a field over 1 MB, a damaged multipart body. Starlette itself would answer
+    those with its own English plain text."""
+    from starlette.exceptions import HTTPException
+
+    try:
+        return await request.form(max_files=max_files, max_fields=max_fields)
+    except HTTPException as exc:
+        if exc.status_code != 400:
+            raise
+        detail = str(exc.detail)
+        texts = FORM_ERRORS[request_lang(request)]
+        text = next(t for key, t in texts.items() if key in detail)  # "" matches any
+        text = text.format(files=max_files, fields=max_fields)
+        if wants_json(request):
+            return json_response({"error": text}, 400)
+        return render(request, "error.html.j2", status=400, title_key="error", message=text)
+
+
 async def signin_page(request: Request) -> Response:
     return _signin_form(request)
 
 
 async def signin(request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=20)
+    form = await read_form(request, max_files=0, max_fields=20)
+    if isinstance(form, Response):
+        return form
     expected = request.cookies.get(SIGNIN_COOKIE, "")
     given = str(form.get("csrf", ""))
-    if not expected or not given or not secrets.compare_digest(expected, given) or not _same_origin(request):
+    if not expected or not given or not same_token(expected, given) or not _same_origin(request):
         return _forbidden(request)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
 
@@ -432,7 +485,9 @@ def action(*, writes: bool = True,
 
     def wrap(handler: ActionHandler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            form = await request.form(max_files=max_files, max_fields=200)
+            form = await read_form(request, max_files=max_files, max_fields=200)
+            if isinstance(form, Response):
+                return form
 
             def run() -> Response:
                 with opened(request) as ws:
@@ -440,7 +495,7 @@ def action(*, writes: bool = True,
                     if session is None:
                         return RedirectResponse("/dang-nhap", status_code=303)
                     given = str(form.get("csrf", ""))
-                    if not secrets.compare_digest(session.csrf, given) or not _same_origin(request):
+                    if not same_token(session.csrf, given) or not _same_origin(request):
                         return _forbidden(request)
                     if writes and session.user.read_only:
                         return render(request, "error.html.j2", status=403, session=session, title_key="forbidden",
@@ -554,6 +609,23 @@ async def static(request: Request) -> Response:
                         headers={"cache-control": "public, max-age=3600"})
 
 
+async def no_route(request: Request, exc: Exception) -> Response:
+    """A path no route matches: the same 404 page as any other (Starlette's own is English plain text)."""
+    return not_found(request)
+
+
+async def bad_method(request: Request, exc: Exception) -> Response:
+    """A method the route does not take (405, with its ``Allow`` header), in the user's language."""
+    text = labels(request_lang(request))["T"]["bad_method"].format(method=request.method[:20])
+    allow = dict(getattr(exc, "headers", None) or {})
+    if wants_json(request):
+        response = json_response({"error": text}, 405)
+    else:
+        response = render(request, "error.html.j2", status=405, title_key="error", message=text)
+    response.headers.update(allow)
+    return response
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     """Anything unexpected: a short page, never a traceback."""
     lang = request_lang(request)
@@ -590,7 +662,7 @@ def create_app(workspace: Path | str, *, secure_cookies: bool = False, as_of: dt
     table = ROUTES + list(extra_routes or [])
     app = Starlette(
         routes=[Route(path, endpoint, methods=methods, name=name) for path, endpoint, methods, name in table],
-        exception_handlers={500: server_error},
+        exception_handlers={404: no_route, 405: bad_method, 500: server_error},
     )
     app.state.config = Config(Path(workspace), secure_cookies=secure_cookies, as_of=as_of)
     app.state.env = environment()

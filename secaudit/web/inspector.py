@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -209,7 +208,9 @@ async def upload(request: Request) -> Response:
         return refuse(text["no_length"], 411)
     if int(length) > MAX_BUNDLE_BYTES + (64 << 10):
         return refuse(text["too_big"].format(mb=MAX_BUNDLE_BYTES >> 20), 413)
-    form = await request.form(max_files=1, max_fields=5)
+    form = await app.read_form(request, max_files=1, max_fields=5)
+    if isinstance(form, Response):
+        return form
     try:
         return await _received(request, session, form, text, refuse)
     finally:
@@ -218,7 +219,7 @@ async def upload(request: Request) -> Response:
 
 async def _received(request: Request, session: Any, form: Any, text: dict[str, str],
                     refuse: Any) -> Response:
-    if not secrets.compare_digest(session.csrf, str(form.get("csrf", ""))) or not app._same_origin(request):
+    if not app.same_token(session.csrf, str(form.get("csrf", ""))) or not app._same_origin(request):
         return app._forbidden(request)
     upload_file = form.get("bundle")
     if upload_file is None or isinstance(upload_file, str) or not upload_file.filename:
@@ -303,8 +304,8 @@ def accept(request: Request, ws: Any, session: Any, form: Any) -> Response:
     code = request.path_params["code"]
     ws.require_agency(code)
     submission = str(form.get("submission", ""))
-    if not submission.isdigit():
-        return app.not_found(request, session)
+    if not (submission.isascii() and submission.isdigit()) or len(submission) > 18:
+        return app.not_found(request, session)  # no such submission (and no id past SQLite's 64-bit range)
     exchange.accept_submission(ws, code, int(submission), actor=session.user.username)
     return RedirectResponse(f"/kiem-tra/co-quan/{code}", status_code=303)
 

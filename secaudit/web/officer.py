@@ -340,6 +340,7 @@ def waiver(request: Request, ws: Any, session: Any, form: Any) -> Response:
     ws.require_agency(code)
     ref = f"{request.path_params['checklist']}:{request.path_params['item']}"
     o = _o(request)
+    request_as_of(request)  # the page shown after saving reads it: a bad ?as_of= is refused before anything is stored
     try:
         until = parse_date(str(form.get("until", "")), "Ngày hết hạn miễn trừ")
         number = waive_item(ws, code, ref, system=str(form.get("system", "")).strip() or None,
