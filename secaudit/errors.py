@@ -7,6 +7,8 @@ because the people reading them are Vietnamese IT staff and police inspectors.
 
 from __future__ import annotations
 
+import errno
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -71,3 +73,19 @@ class ScanError(SecauditError):
 
 class RenderError(SecauditError):
     """A report could not be rendered (template error, blocked resource, missing font)."""
+
+
+#: What the system means by the errors a user can meet with a file, in Vietnamese (its own words are English).
+_OS_REASONS = {
+    errno.ENOENT: "không có tệp hoặc thư mục này", errno.EACCES: "không có quyền truy cập",
+    errno.EPERM: "không được phép", errno.EISDIR: "đây là một thư mục, không phải tệp",
+    errno.ENOTDIR: "một phần của đường dẫn không phải thư mục", errno.ENAMETOOLONG: "tên tệp quá dài",
+    errno.ELOOP: "liên kết tượng trưng lặp vòng", errno.EIO: "lỗi đọc ghi thiết bị",
+    errno.ENOSPC: "hết chỗ trống trên đĩa", errno.EROFS: "ổ đĩa chỉ cho đọc", errno.EMFILE: "mở quá nhiều tệp",
+    errno.ENOEXEC: "không phải tệp chạy được", errno.ETXTBSY: "tệp đang được dùng",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why the system refused a file operation, in Vietnamese; its own wording when the error is unusual."""
+    return _OS_REASONS.get(exc.errno or -1) or exc.strerror or str(exc)

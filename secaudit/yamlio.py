@@ -9,6 +9,7 @@ duplicate keys and non-string keys are errors, and alias expansion is bounded.
 from __future__ import annotations
 
 import datetime as dt
+import stat
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from secaudit.errors import InputError, ValidationError
+from secaudit.errors import InputError, ValidationError, os_reason
 
 MAX_BYTES = 10 * 1024 * 1024
 # libyaml's parser when present (about 9x faster here), with the same node marks; else pure Python.
@@ -48,17 +49,17 @@ class Located:
 
 def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
     """Read a UTF-8 text file with a size cap; a wrong encoding names the line it breaks on."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InputError(f"Không đọc được tệp: {exc.strerror}", en="cannot read file", where=str(path)) from exc
+    size = check_regular_file(path)
     if size > max_bytes:
-        raise InputError(
-            f"Tệp quá lớn ({size} byte, tối đa {max_bytes})",
-            en=f"file too large ({size} bytes, limit {max_bytes})",
-            where=f"{path}:1",
-        )
-    raw = path.read_bytes()
+        raise _too_large(path, size, max_bytes)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)  # the file may have grown since stat()
+    except OSError as exc:
+        raise InputError(f"Không đọc được tệp: {os_reason(exc)}", en=f"cannot read file: {exc.strerror}",
+                         where=str(path)) from exc
+    if len(raw) > max_bytes:
+        raise _too_large(path, len(raw), max_bytes)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -69,6 +70,28 @@ def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
             where=f"{path}:{line}",
         ) from exc
     return text
+
+
+def check_regular_file(path: Path) -> int:
+    """The size of ``path``; an error unless it is a regular file (a folder, a device such as
+    /dev/zero or a named pipe would fail with a traceback or never end)."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise InputError(f"Không đọc được tệp: {os_reason(exc)}", en=f"cannot read file: {exc.strerror}",
+                         where=str(path)) from exc
+    if not stat.S_ISREG(info.st_mode):
+        what = ("là một thư mục", "is a folder") if stat.S_ISDIR(info.st_mode) else ("không phải tệp thông thường",
+                                                                                  "is not a regular file")
+        raise InputError(f"Không đọc được: {what[0]}", en=f"cannot read: {what[1]}", where=str(path))
+    return info.st_size
+
+
+def _too_large(path: Path, size: int, max_bytes: int) -> InputError:
+    return InputError(
+        f"Tệp quá lớn ({size} byte, tối đa {max_bytes})", en=f"file too large ({size} bytes, limit {max_bytes})",
+        where=f"{path}:1",
+    )
 
 
 def load(path: Path, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_NODES) -> Located:
@@ -115,6 +138,45 @@ def _too_deep(name: str, line: int) -> InputError:
 
 
 _SCALAR = yaml.SafeLoader("")  # only used for its scalar constructors; holds no document state
+
+
+def _construct(node: yaml.Node) -> Any:
+    """A scalar's value by PyYAML's own constructors, the node forgotten afterwards.
+
+    The loader is shared and remembers every node it builds; kept, they grew a long-running server by
+    about 4 MB per page that reads the checklists.
+    """
+    try:
+        return _SCALAR.construct_object(node)
+    finally:
+        _SCALAR.constructed_objects.pop(node, None)
+        _SCALAR.recursive_objects.pop(node, None)
+
+
+def _typed_patterns() -> dict[str, list[Any]]:
+    """The patterns a scalar's text must match to be a bool, int, float or timestamp.
+
+    PyYAML's constructors for these tags assume their pattern already matched (implicit typing), so
+    an explicit tag on anything else (``!!bool x``, ``!!int ''``, ``!!timestamp x``) crashed them
+    with AttributeError, KeyError or IndexError instead of a ``file:line`` error.
+    """
+    patterns: dict[str, list[Any]] = {f"tag:yaml.org,2002:{t}": [] for t in ("bool", "int", "float", "timestamp")}
+    for resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.values():
+        for tag, regexp in resolvers:
+            if tag in patterns and regexp not in patterns[tag]:
+                patterns[tag].append(regexp)
+    patterns["tag:yaml.org,2002:float"] += patterns["tag:yaml.org,2002:int"]  # "!!float 1" is a float
+    return patterns
+
+
+_TYPED_PATTERNS = _typed_patterns()
+
+
+def _check_typed_scalar(node: yaml.Node) -> None:
+    """Raise ``ValueError`` when an explicitly typed scalar's text is not of that type."""
+    patterns = _TYPED_PATTERNS.get(node.tag)
+    if patterns is not None and not any(p.match(node.value) for p in patterns):
+        raise ValueError(f"not a valid {node.tag.rsplit(':', 1)[-1]}")
 
 
 class _Builder:
@@ -169,7 +231,8 @@ class _Builder:
             finally:
                 self.open.discard(key)
         try:
-            return _SCALAR.construct_object(node)
+            _check_typed_scalar(node)
+            return _construct(node)
         except (ValueError, yaml.constructor.ConstructorError) as exc:
             dotted = ".".join(str(p) for p in loc)
             raise InputError(
@@ -189,7 +252,7 @@ class _Builder:
             raise InputError("YAML có alias trỏ vào chính nó (vòng lặp)", en="YAML alias refers to itself (a cycle)",
                              where=self._where(node)) from exc
         for key_node, value_node in node.value:
-            key = _SCALAR.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            key = _construct(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             where = f"{out.path}:{key_node.start_mark.line + 1}"
             if not isinstance(key, str):
                 raise InputError("Khóa phải là chuỗi", en="keys must be strings", where=where)
@@ -229,6 +292,26 @@ _MESSAGES_VI = {
     "greater_than_equal": "giá trị quá nhỏ",
     "less_than_equal": "giá trị quá lớn",
     "string_pattern_mismatch": "sai định dạng",
+    "date_from_datetime_inexact": "phải là ngày (không kèm giờ) dạng YYYY-MM-DD",
+    "datetime_type": "phải là ngày giờ dạng YYYY-MM-DDTHH:MM",
+    "datetime_parsing": "phải là ngày giờ dạng YYYY-MM-DDTHH:MM",
+    "datetime_from_date_parsing": "phải là ngày giờ dạng YYYY-MM-DDTHH:MM",
+    "date_past": "ngày phải ở quá khứ",
+    "date_future": "ngày phải ở tương lai",
+    "too_short": "quá ít mục",
+    "too_long": "quá nhiều mục",
+    "string_too_short": "chuỗi quá ngắn",
+    "string_too_long": "chuỗi quá dài",
+    "string_unicode": "phải là chuỗi Unicode hợp lệ",
+    "greater_than": "giá trị quá nhỏ",
+    "less_than": "giá trị quá lớn",
+    "float_type": "phải là số",
+    "float_parsing": "phải là số",
+    "int_from_float": "phải là số nguyên",
+    "set_type": "phải là danh sách",
+    "frozen_set_type": "phải là danh sách",
+    "mapping_type": "phải là ánh xạ (mapping)",
+    "url_parsing": "sai định dạng địa chỉ URL",
 }
 
 

@@ -125,6 +125,22 @@ def test_bad_date_is_told_in_vietnamese(cli, bad: str) -> None:
     assert "does not match the format" not in result.err and "Traceback" not in result.err
 
 
+@pytest.mark.parametrize("far", ["31/12/9999", "01/01/0001", "1899-12-31"])
+def test_a_day_outside_the_calendar_deadlines_use_is_refused_not_a_traceback(cli, example_ws, tmp_path: Path,
+                                                                             far: str) -> None:
+    # 31/12/9999 used to reach the deadline arithmetic and escape as "year 10000 is out of range"
+    result = cli("report", "so-khcn", "--format", "json", "-o", str(tmp_path / "r.json"), "--as-of", far)
+    assert result.code == 2 and "nằm ngoài khoảng 01/01/1900–31/12/2100" in result.err
+    assert "Traceback" not in result.err + result.out
+
+
+def test_a_missing_file_is_told_in_vietnamese(cli, example_ws, tmp_path: Path) -> None:
+    # the system's reason used to sit, in English, inside the Vietnamese half ("Không đọc được tệp: No such file")
+    result = cli("inventory", "import", str(tmp_path / "khong-co.xlsx"))
+    assert result.code == 1 and "Không đọc được tệp: không có tệp hoặc thư mục này /" in result.err
+    assert "Traceback" not in result.err
+
+
 # -- 3. CSV for Excel --------------------------------------------------------------------------------
 def test_csv_has_a_bom_unless_asked_not_to(cli, example_ws, vietnamese: None) -> None:
     with_bom = cli("agency", "list", "--format", "csv")

@@ -88,6 +88,11 @@ class DateParamError(click.BadParameter):
         return f"{head}: {self.message}"
 
 
+#: The days a date option accepts: deadlines and validity periods are computed from them, and a year
+#: near 9999 would overflow the calendar.
+DAYS = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
+
+
 class DateParam(click.ParamType):
     """A calendar day written dd/mm/yyyy (as Vietnamese documents do) or yyyy-mm-dd; converts to ``date``.
 
@@ -105,6 +110,10 @@ class DateParam(click.ParamType):
         if isinstance(value, dt.date):
             return value
         day = clock.parse_day(str(value))
+        if day is not None and not DAYS[0] <= day <= DAYS[1]:
+            raise DateParamError(
+                f"'{value}' nằm ngoài khoảng {DAYS[0]:%d/%m/%Y}–{DAYS[1]:%d/%m/%Y} / out of range",
+                ctx=ctx, param=param)
         if day is not None:
             return day
         raise DateParamError(
@@ -597,9 +606,27 @@ def _show_click_error(exc: click.ClickException) -> None:
 
 
 # -- entry point --------------------------------------------------------------------------------
+def _not_utf8(args: Sequence[str]) -> str | None:
+    """The first argument that is not valid UTF-8 (bytes Python carries as lone surrogates), shown with
+    its bytes escaped; None when every argument is text the workspace can store."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                return arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            except UnicodeEncodeError:
+                return ascii(arg)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; the one place where library errors become messages and exit codes."""
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    if (bad := _not_utf8(list(argv) if argv is not None else sys.argv[1:])) is not None:
+        click.echo(f"Lỗi: đối số '{bad}' có byte không phải UTF-8 (tên tệp hay chữ viết bằng bảng mã cũ);"
+                   " đổi tên tệp hoặc gõ lại bằng UTF-8 / an argument is not valid UTF-8", err=True)
+        return EXIT_USAGE
     try:
         rc = cli.main(args=list(argv) if argv is not None else None, prog_name="secaudit", standalone_mode=False)
     except click.exceptions.Exit as exc:

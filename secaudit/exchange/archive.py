@@ -22,7 +22,7 @@ from typing import IO, Any
 from pydantic import ValidationError as PydanticError
 
 from secaudit import yamlio
-from secaudit.errors import InputError
+from secaudit.errors import InputError, os_reason
 from secaudit.exchange.manifest import (
     CHUNK,
     FORMAT,
@@ -211,7 +211,7 @@ class Archive:
         try:
             st = self.path.stat()
         except OSError as exc:
-            info.problem(None, f"không đọc được tệp / cannot read file: {exc.strerror}")
+            info.problem(None, f"không đọc được tệp: {os_reason(exc)} / cannot read file: {exc.strerror}")
             return False
         if not stat.S_ISREG(st.st_mode):
             info.problem(None, "không phải tệp thông thường / not a regular file")

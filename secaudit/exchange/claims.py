@@ -18,6 +18,8 @@ from typing import Any
 import sqlite_utils
 
 from secaudit.errors import NotFoundError
+from secaudit.exchange import tables as table_rules
+from secaudit.exchange.manifest import BundleError
 from secaudit.exchange.submissions import claimed_agency, get, host_changes, latest, rows
 from secaudit.inventory import records as inventory
 from secaudit.store.migrations.v0015_findings_per_problem import collapse as collapse_findings
@@ -35,6 +37,11 @@ def claims_workspace(ws: Workspace, submission_id: int) -> Workspace:
     are read from the receiver's store (``root`` is shared; nothing is ever written there).
     """
     sub = get(ws, submission_id)
+    claimed = {table: rows(ws, submission_id, table) for table in _MATERIALISE}
+    broken = table_rules.problems(claimed)  # kept before the rows were checked at import: refuse, do not crash
+    if broken:
+        raise BundleError([(f"submission-{submission_id}:{where}", msg) for where, msg in broken],
+                          en="the submission's rows cannot be read")
     mem = Workspace(ws.root, sqlite_utils.Database(memory=True))
     mem.migrate()
     agency = claimed_agency(ws, submission_id)
@@ -48,7 +55,7 @@ def claims_workspace(ws: Workspace, submission_id: int) -> Workspace:
             if table not in tables:
                 continue
             columns = {c.name for c in db.table(table).columns}
-            stored = rows(ws, submission_id, table)
+            stored = claimed[table]
             if table == "findings":  # a bundle made before findings were one row per problem
                 stored = collapse_findings(stored)
             data = [{k: v for k, v in row.items() if k in columns} for row in stored]

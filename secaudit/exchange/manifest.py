@@ -15,7 +15,7 @@ Format (``FORMAT_VERSION`` 1), a ZIP archive:
 * ``inventory/<agency>.yaml`` — the agency's inventory, as ``inventory export`` writes it.
 * ``data/<table>.json`` — answers, waivers, evidence references, evidence metadata, scans and
   their hosts, ports and findings: rows as JSON objects keyed by column name, so a receiver with
-  more or fewer columns reads what it knows.
+  more or fewer columns reads what it knows; the columns it reads must keep ``tables.COLUMNS``.
 * ``log/entries.json`` — the agency's entries of the hash-chained audit log.
 * ``evidence/<sha256>[.ext]``, ``scans/scan-<id>.xml`` — evidence files and raw nmap XML.
 * ``report/<agency>.pdf`` — the rendered report (optional), PAdES-signed when the bundle is.

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from secaudit import clock
-from secaudit.errors import InputError, SecauditError
+from secaudit.errors import InputError, SecauditError, os_reason
 
 MAX_P12_BYTES = 1 << 20
 MAX_PASSWORD_BYTES = 4096
@@ -82,7 +82,7 @@ def read_password(path: Path | None) -> bytes | None:
     try:
         raw = path.read_bytes()[: MAX_PASSWORD_BYTES + 1]
     except OSError as exc:
-        raise InputError(f"Không đọc được tệp mật khẩu: {exc.strerror}", en="cannot read password file",
+        raise InputError(f"Không đọc được tệp mật khẩu: {os_reason(exc)}", en="cannot read password file",
                          where=str(path)) from exc
     if len(raw) > MAX_PASSWORD_BYTES:
         raise InputError("Tệp mật khẩu quá dài", en="password file too long", where=str(path))
@@ -119,7 +119,7 @@ def load_signer(p12_path: Path, password: bytes | str | None) -> Signer:
     try:
         size = p12_path.stat().st_size
     except OSError as exc:
-        raise SignatureError(f"Không đọc được tệp chứng thư số: {exc.strerror}", en="cannot read PKCS#12 file",
+        raise SignatureError(f"Không đọc được tệp chứng thư số: {os_reason(exc)}", en="cannot read PKCS#12 file",
                              where=str(p12_path)) from exc
     if size > MAX_P12_BYTES:
         raise SignatureError("Tệp chứng thư số quá lớn", en="PKCS#12 file too large", where=str(p12_path))
@@ -254,7 +254,7 @@ def load_trust(paths: list[Path]) -> list[Any]:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise InputError(f"Không đọc được tệp CA: {exc.strerror}", en="cannot read CA file", where=str(path)) \
+            raise InputError(f"Không đọc được tệp CA: {os_reason(exc)}", en="cannot read CA file", where=str(path)) \
                 from exc
         try:
             found = list(load_certs_from_pemder_data(data))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from secaudit import clock
-from secaudit.errors import InputError, NotFoundError
+from secaudit.errors import InputError, NotFoundError, os_reason
 from secaudit.exchange.signing import MAX_P12_BYTES, SignatureCheck, certificate_subject, require_available
 
 
@@ -48,7 +48,7 @@ def read_certificate(path: Path) -> CertificateFile:
     try:
         data = path.read_bytes()[: MAX_P12_BYTES + 1]
     except OSError as exc:
-        raise InputError(f"Không đọc được tệp chứng thư: {exc.strerror}", en="cannot read certificate file",
+        raise InputError(f"Không đọc được tệp chứng thư: {os_reason(exc)}", en="cannot read certificate file",
                          where=str(path)) from exc
     if len(data) > MAX_P12_BYTES:
         raise InputError("Tệp chứng thư quá lớn", en="certificate file too large", where=str(path))

@@ -17,6 +17,7 @@ from typing import Any
 from secaudit import clock
 from secaudit.errors import InputError, SecauditError
 from secaudit.exchange import signing
+from secaudit.exchange import tables as table_rules
 from secaudit.exchange.archive import Archive, BundleInfo, MemberInfo
 from secaudit.exchange.manifest import (
     AGENCY_TABLES,
@@ -147,6 +148,8 @@ def parse_contents(archive: Archive, documents: dict[str, bytes]) -> Contents | 
             info.problem(member.path, "không phải UTF-8 / not UTF-8")
         except SecauditError as exc:
             info.problem(member.path, exc.diagnostics())
+    for where_rows, message in table_rules.problems(tables):
+        info.problem(where_rows, message)
     blobs = {m.sha256: m for m in info.members if m.role in BLOB_ROLES}
     for table in AGENCY_TABLES:
         for i, row in enumerate(tables.get(table, [])):

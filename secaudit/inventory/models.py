@@ -28,9 +28,14 @@ from secaudit.inventory.targets import parse_target
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 Code = Annotated[str, Field(pattern=CODE_PATTERN)]
+#: Upper bound of a head count (users, data subjects): above the world's population, and far below
+#: what SQLite can store (2**63 - 1), so a typo of many digits is an error at its line, not a crash.
+MAX_COUNT = 10_000_000_000
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Control characters, and what XML 1.0 cannot carry at all (surrogates, U+FFFE, U+FFFF — a YAML
+#: escape such as "\uFFFE" produces them): the workbook export and the reports are XML.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 def _clean_text(value: str) -> str:
@@ -470,13 +475,13 @@ class System(Strict):
         default=None, title="Dịch vụ thuộc ngành nghề kinh doanh có điều kiện",
         description="Online service in a conditional business line",
     )
-    users: int | None = Field(default=None, ge=0, title="Số người dùng", description="Number of users")
+    users: int | None = Field(default=None, ge=0, le=MAX_COUNT, title="Số người dùng", description="Number of users")
     data_subjects_basic: int | None = Field(
-        default=None, ge=0, title="Số chủ thể dữ liệu cá nhân cơ bản",
+        default=None, ge=0, le=MAX_COUNT, title="Số chủ thể dữ liệu cá nhân cơ bản",
         description="Number of people whose basic personal data the system holds",
     )
     data_subjects_sensitive: int | None = Field(
-        default=None, ge=0, title="Số chủ thể dữ liệu cá nhân nhạy cảm",
+        default=None, ge=0, le=MAX_COUNT, title="Số chủ thể dữ liệu cá nhân nhạy cảm",
         description="Number of people whose sensitive personal data the system holds",
     )
     state_secrets: bool | None = Field(default=None, title="Xử lý bí mật nhà nước",

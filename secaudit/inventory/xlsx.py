@@ -23,6 +23,7 @@ import ipaddress
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,10 +106,7 @@ class _SheetLocated(yamlio.Located):
 # -- reading -----------------------------------------------------------------------------------
 def check_container(path: Path) -> None:
     """Refuse what is not a reasonably sized .xlsx before any XML is parsed."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InputError(f"Không đọc được tệp: {exc.strerror}", en="cannot read file", where=str(path)) from exc
+    size = yamlio.check_regular_file(path)  # a named pipe would block zipfile forever
     if size > MAX_BYTES:
         raise InputError(f"Tệp quá lớn ({size} byte, tối đa {MAX_BYTES})",
                          en=f"file too large ({size} bytes, limit {MAX_BYTES})", where=str(path))
@@ -150,10 +148,14 @@ def read_workbook(path: Path) -> list[Agency]:
     try:
         return reader.read()
     except (SyntaxError, ValueError, LookupError, TypeError) as exc:  # sheet XML openpyxl parses lazily
-        sheet = f"trang tính/sheet '{reader.sheet}'" if reader.sheet else "một trang tính/a sheet"
         raise InputError(
-            f"Tệp .xlsx hỏng: {sheet} có XML không hợp lệ", en=f"damaged workbook: invalid sheet XML ({exc})",
-            where=str(path),
+            f"Tệp .xlsx hỏng: {reader.sheet_name()} có XML không hợp lệ",
+            en=f"damaged workbook: invalid sheet XML ({exc})", where=str(path),
+        ) from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # the sheet's compressed data, read as it streams
+        raise InputError(
+            f"Tệp .xlsx hỏng: dữ liệu nén của {reader.sheet_name()} bị hỏng (tệp chép hoặc tải về không trọn vẹn?)",
+            en=f"damaged workbook: the compressed data of a sheet is corrupt ({exc})", where=str(path),
         ) from exc
     finally:
         book.close()
@@ -179,6 +181,10 @@ class _Reader:
     def _bad(self, where: str, message: str) -> None:
         self.bad_cells.add(where)
         self.problem(where, message)
+
+    def sheet_name(self) -> str:
+        """The sheet being read, for an error from its XML or its compressed data."""
+        return f"trang tính/sheet '{self.sheet}'" if self.sheet else "một trang tính/a sheet"
 
     def fail(self) -> None:
         raise ValidationError(self.problems[:MAX_PROBLEMS], en="the workbook does not match the template")

@@ -17,7 +17,7 @@ from pydantic import Field
 from pydantic import ValidationError as PydanticError
 
 from secaudit import clock, yamlio
-from secaudit.errors import InputError, NotFoundError, ValidationError
+from secaudit.errors import InputError, NotFoundError, ValidationError, os_reason
 from secaudit.inventory.models import Strict
 from secaudit.requirements.content import EVIDENCE_KINDS, UNCLASSIFIED, Item, Library
 from secaudit.store import auditlog
@@ -95,6 +95,56 @@ def kind_problem(kind: str | None) -> str | None:
     return f"loại minh chứng không biết '{kind}' / unknown evidence kind; cho phép: {', '.join(EVIDENCE_KINDS)}"
 
 
+def readable_name(name: str) -> str:
+    """A name from the file system as text the store can keep: bytes that are not UTF-8 (a name made
+    with a legacy encoding, which Python carries as lone surrogates) become U+FFFD, instead of failing
+    the database write."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        try:
+            raw = name.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = name.encode("utf-8", "replace")
+        return raw.decode("utf-8", "replace")
+
+
+def _shown(name: str, width: int = 80) -> str:
+    """A file name as a message may show it: control and format characters escaped, cut short."""
+    shown = "".join(ch if ch.isprintable() else f"<U+{ord(ch):04X}>" for ch in name)
+    return shown if len(shown) <= width else shown[: width - 1] + "…"
+
+
+def evidence_problem(path: Path, name: str, *, max_bytes: int | None = None, hint: str = "") -> str | None:
+    """Why the evidence file ``name`` (found at ``path``) cannot be stored, or None when it can.
+
+    Checked before anything is written, so that a name the file system refuses (a NUL, a name too
+    long for it), a missing or special file (a folder, a device) and a file over the store's limit
+    are reported at their line or cell, never as an ``OSError`` half-way through an import.
+    ``hint`` is added to the "not found" message (where the name was looked for).
+    """
+    shown = _shown(name)
+    if not name.strip():
+        return "tên tệp minh chứng trống / empty evidence file name"
+    if "\x00" in name:
+        return f"tên tệp minh chứng '{shown}' có ký tự NUL / evidence file name contains a NUL character"
+    try:
+        if not path.is_file():
+            if path.exists():
+                return (f"'{shown}' không phải một tệp (thư mục, thiết bị hay ống dẫn) / evidence must be"
+                        " a regular file")
+            return f"không thấy tệp minh chứng '{shown}'{hint} / evidence file not found"
+        size = path.stat().st_size
+    except OSError as exc:
+        reason = os_reason(exc)
+        return f"không đọc được tệp minh chứng '{shown}': {reason} / cannot read the evidence file ({exc.strerror})"
+    if max_bytes is not None and size > max_bytes:
+        return (f"tệp minh chứng '{shown}' lớn hơn giới hạn {max_bytes} byte của kho minh chứng ({size} byte)"
+                " / evidence file exceeds the size limit")
+    return None
+
+
 def _target_problems(
     library: Library, systems: set[str], checklist_id: str | None, item_id: str, system: str | None
 ) -> tuple[Item | None, list[str]]:
@@ -136,6 +186,7 @@ def import_answers(
         except NotFoundError as exc:
             raise ValidationError([(located.where(("checklist",)), exc.message)]) from None
     systems = _system_codes(ws, agency)
+    limit = ws.evidence_max_bytes()
     problems: list[tuple[str, str]] = []
     todo: list[tuple[str, AnswerEntry, list[Evidence]]] = []
     seen: dict[tuple[str, str, str], int] = {}
@@ -154,10 +205,11 @@ def import_answers(
         files: list[Evidence] = []
         for j, ev in enumerate(entry.evidence):
             spec = ev if isinstance(ev, EvidenceFile) else EvidenceFile(file=ev)
-            candidate = (path.parent / spec.file).resolve()
-            if not candidate.is_file():
-                problems.append((located.where(("answers", i, "evidence", j)),
-                                 f"không thấy tệp minh chứng '{spec.file}' / evidence file not found"))
+            candidate = path.parent / spec.file
+            if (problem := evidence_problem(candidate, spec.file, max_bytes=limit)) is not None:
+                problems.append((located.where(("answers", i, "evidence", j)), problem))
+            else:
+                candidate = candidate.resolve()
             if (problem := kind_problem(spec.kind)) is not None:
                 problems.append((located.where(("answers", i, "evidence", j)), problem))
             files.append(Evidence(candidate, spec.kind or entry.evidence_kind, spec.effective or entry.effective,
@@ -178,7 +230,7 @@ def import_answers(
             record_answer(
                 ws, agency=agency, system=entry.system, checklist=checklist_id, item=entry.item,
                 status=entry.status, note=entry.note, files=files, actor=actor, effective=entry.effective,
-                source=str(path),
+                source=readable_name(str(path)),
             )
             files_count += len(files)
     return ImportSummary(len(todo), skipped, files_count)
@@ -232,7 +284,7 @@ def record_answer(
             ref = {
                 "kind": ev.kind or UNCLASSIFIED, "effective": (ev.effective or day).isoformat(),
                 "expires": ev.expires.isoformat() if ev.expires else None, "added_at": now(), "actor": actor,
-                "original_name": ev.path.name,
+                "original_name": readable_name(ev.path.name),
             }
             existing = db.execute(
                 "select id from evidence_refs where sha256 = ? and agency = ? and system = ? and checklist = ?"

@@ -20,13 +20,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from secaudit import clock, text
-from secaudit.errors import InputError, NotFoundError, ValidationError
-from secaudit.requirements.answers import Evidence, ImportSummary, record_answer
+from secaudit.errors import InputError, NotFoundError, ValidationError, os_reason
+from secaudit.requirements.answers import Evidence, ImportSummary, evidence_problem, readable_name, record_answer
 from secaudit.requirements.content import EVIDENCE_KINDS, UNCLASSIFIED, Library
 from secaudit.requirements.walk import Step, default_evidence_kind
 from secaudit.store.workspace import Workspace
@@ -520,14 +522,12 @@ def _files(reader: _Reader, cell: Any, ref: str) -> list[Path]:
     for name in (n.strip() for n in _FILE_SPLIT.split(raw)):
         if not name:
             continue
-        path = (reader.path.parent / name).resolve()
-        if not path.is_file():
-            reader.problem(ref, f"không thấy tệp minh chứng '{_short(name, 80)}' (tìm trong thư mục của sổ tính:"
-                                f" {reader.path.parent.resolve()})")
+        path = reader.path.parent / name
+        hint = f" (tìm trong thư mục của sổ tính: {reader.path.parent.resolve()})"
+        if (problem := evidence_problem(path, name, max_bytes=limit, hint=hint)) is not None:
+            reader.problem(ref, problem)
             continue
-        if path.stat().st_size > limit:
-            reader.problem(ref, f"tệp '{_short(name, 80)}' lớn hơn giới hạn {limit} byte của kho minh chứng")
-            continue
+        path = path.resolve()
         if path not in found:
             found.append(path)
     return found
@@ -540,7 +540,8 @@ def _open_sheet(path: Path) -> Any:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise InputError(f"Không đọc được tệp: {exc.strerror}", en="cannot read file", where=str(path)) from exc
+        raise InputError(f"Không đọc được tệp: {os_reason(exc)}", en=f"cannot read file: {exc.strerror}",
+                         where=str(path)) from exc
     if size == 0:
         raise InputError("Tệp rỗng, không phải sổ tính Excel", en="empty file, not a workbook", where=str(path))
     check_container(path)
@@ -569,6 +570,11 @@ def read_workbook(ws: Workspace, library: Library, path: Path, *, agency: str) -
         except (SyntaxError, ValueError, LookupError, TypeError) as exc:  # sheet XML parsed lazily
             raise InputError(f"Tệp .xlsx hỏng: trang tính '{SHEET}' có XML không hợp lệ",
                              en=f"damaged workbook ({type(exc).__name__})", where=str(path)) from exc
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # the sheet is also unpacked lazily
+            raise InputError(f"Tệp .xlsx hỏng: phần nén của trang tính '{SHEET}' bị hỏng (sai CRC hoặc dữ liệu"
+                             " nén lỗi); hãy lưu lại tệp từ Excel hoặc xuất lại mẫu",
+                             en=f"damaged workbook: the sheet's compressed data is corrupt ({type(exc).__name__})",
+                             where=str(path)) from exc
     finally:
         book.close()
     if reader.problems:
@@ -637,7 +643,7 @@ def import_workbook(ws: Workspace, library: Library, path: Path, *, agency: str,
             evidence = [Evidence(p, src.kind, src.effective, src.expires) for p in src.files]
             record_answer(ws, agency=agency, system=plan.system, checklist=plan.checklist, item=plan.item,
                           status=src.status, note=src.note, files=evidence, actor=actor, effective=src.effective,
-                          source=f"{path.name}!{SHEET}:{src.row}")
+                          source=f"{readable_name(path.name)}!{SHEET}:{src.row}")
             recorded += 1
             files += len(evidence)
     return ImportSummary(recorded, skipped, files, unchanged)

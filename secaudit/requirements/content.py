@@ -223,12 +223,17 @@ class ReportingDuty(Strict):
         return [dt.date(year, m, min(self.due_day, calendar.monthrange(year, m)[1])) for m in months]
 
     def next_due(self, day: dt.date) -> dt.date:
-        """The first "before" day after ``day``: on the due day itself that report is already late."""
+        """The first "before" day after ``day``: on the due day itself that report is already late.
+
+        After the last "before" day of year 9999 (the calendar's end) there is none: ``date.max``,
+        i.e. not due within any date the program can write."""
         for year in (day.year, day.year + 1):
+            if year > dt.MAXYEAR:
+                break
             for due in self.due_dates(year):
                 if due > day:
                     return due
-        raise AssertionError("unreachable: every duty falls due at least once a year")
+        return dt.date.max
 
 
 def item_structure(items: list[tuple[Any, Any, Any]]) -> list[tuple[int, str, str]]:

@@ -591,9 +591,12 @@ def _scan_gaps(ctx: _Context, system: str, scan: dict[str, Any]) -> list[str]:
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` plus ``months`` (clamped to the end of a short month; ``date.max`` past year 9999)."""
     month = day.month - 1 + months
     year = day.year + month // 12
     month = month % 12 + 1
+    if year > dt.MAXYEAR:  # an answer dated at the calendar's end: its recurrence never lapses
+        return dt.date.max
     for candidate in (31, 30, 29, 28):
         try:
             return dt.date(year, month, min(day.day, candidate))

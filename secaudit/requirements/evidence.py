@@ -23,6 +23,7 @@ from typing import Any
 
 from secaudit import clock
 from secaudit.errors import InputError, NotFoundError
+from secaudit.requirements.answers import readable_name
 from secaudit.requirements.content import EVIDENCE_KINDS, UNCLASSIFIED
 from secaudit.store import auditlog
 from secaudit.store.workspace import Workspace, dumps, now
@@ -81,7 +82,7 @@ def add(
     if expires is not None and expires < effective:
         raise InputError(f"Ngày hết hiệu lực {expires} trước ngày có hiệu lực {effective}",
                          en="expiry date is before the effective date")
-    name = unicodedata.normalize("NFC", file.name)
+    name = unicodedata.normalize("NFC", readable_name(file.name))
     with ws.transaction() as db:
         digest = ws.store_file(file)
         row: dict[str, Any] = {

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING
 
 from secaudit import clock
-from secaudit.errors import ScanError
+from secaudit.errors import ScanError, os_reason
 from secaudit.scanning.nmap_argv import binary_prefix
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def _missing(binary: str, exc: OSError) -> ScanError:
     if isinstance(exc, FileNotFoundError):
         return ScanError(_INSTALL_HINT_VI.format(binary=binary), en=_INSTALL_HINT_EN.format(binary=binary))
     return ScanError(
-        f"Không chạy được nmap ({binary}): {exc.strerror or exc}",
+        f"Không chạy được nmap ({binary}): {os_reason(exc)}",
         en=f"Cannot run nmap ({binary}): {exc.strerror or exc}",
     )
 

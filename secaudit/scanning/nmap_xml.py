@@ -17,7 +17,7 @@ from xml.parsers.expat import ExpatError
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
-from secaudit.errors import ScanError
+from secaudit.errors import ScanError, os_reason
 from secaudit.scanning.nmap_model import (
     ANSWERING_STATES,
     MAX_NSE_DEPTH,
@@ -326,7 +326,7 @@ class HostStream(Iterator[HostResult]):
                 opened = open(source, "rb")  # closed in the finally below
             except OSError as exc:
                 raise ScanError(
-                    f"Không đọc được tệp XML: {exc.strerror or exc}",
+                    f"Không đọc được tệp XML: {os_reason(exc)}",
                     en=f"Cannot read XML file: {exc.strerror or exc}",
                 ) from exc
             source = opened

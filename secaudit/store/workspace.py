@@ -23,7 +23,7 @@ from typing import Any
 import sqlite_utils
 
 from secaudit import clock
-from secaudit.errors import InputError, NotFoundError, WorkspaceError
+from secaudit.errors import InputError, NotFoundError, WorkspaceError, os_reason
 
 DB_NAME = "secaudit.db"
 EVIDENCE_DIR = "evidence"
@@ -285,7 +285,7 @@ class Workspace:
         try:
             size = source.stat().st_size
         except OSError as exc:
-            raise InputError(f"Không đọc được tệp minh chứng: {exc.strerror}", en="cannot read evidence file",
+            raise InputError(f"Không đọc được tệp minh chứng: {os_reason(exc)}", en="cannot read evidence file",
                              where=str(source)) from exc
         if not source.is_file():
             raise InputError("Minh chứng phải là một tệp", en="evidence must be a regular file", where=str(source))

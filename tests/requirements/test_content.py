@@ -323,3 +323,12 @@ def test_profile_and_checklist_cli(cli, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("LANG", "en_US.UTF-8")
     english = cli("checklist", "show", "kh04-bcdtw")
     assert "system.restricted_sector ∉ {quan-su, quoc-phong, co-yeu}" in english.out
+
+
+def test_reading_yaml_keeps_nothing_between_documents() -> None:
+    # The scalar constructors' loader is shared; it used to keep every node it built, so a served app
+    # grew by megabytes on each page that read the checklists.
+    text = (ROOT / "checklists" / "kh04-bcdtw.yaml").read_text(encoding="utf-8")
+    for _ in range(3):
+        assert yamlio.loads(text, "kh04-bcdtw.yaml").data
+    assert len(yamlio._SCALAR.constructed_objects) == 0 and len(yamlio._SCALAR.recursive_objects) == 0
