@@ -20,6 +20,7 @@ formulas, so a name such as ``=HYPERLINK(…)`` cannot turn into one in someone'
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import unicodedata
 import zipfile
@@ -556,7 +557,12 @@ def write_workbook(path: Path, agencies: list[Agency]) -> None:
     lists.sheet_state = "hidden"
     book.active = 1
     path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # a failed save leaves no half workbook
+    try:
+        book.save(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _text_cell(cell: Any, value: Any) -> None:

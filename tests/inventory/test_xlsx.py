@@ -250,3 +250,18 @@ def test_rows_with_only_a_dragged_down_agency_code_are_ignored(workbook: Path, t
     path = tmp_path / "dragged.xlsx"
     book.save(path)
     assert sum(len(a.systems) for a in xlsx.read_workbook(path)) == 14
+
+
+def test_a_failed_export_leaves_the_old_workbook_whole(example_ws: Workspace, workbook: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    before = workbook.read_bytes()
+
+    def half_then_fail(self: Any, filename: Any) -> None:
+        Path(filename).write_bytes(b"PK\x03\x04 half a workbook")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(openpyxl.Workbook, "save", half_then_fail)
+    with pytest.raises(OSError):
+        inventory.export_xlsx(example_ws, workbook)
+    assert workbook.read_bytes() == before  # the earlier export, not half a new one
+    assert [p.name for p in workbook.parent.iterdir() if p.name.endswith(".tmp")] == []
