@@ -82,6 +82,15 @@ def snapshot(ws: Workspace) -> tuple[dict[str, int], list[str]]:
     return counts, files
 
 
+def workspace_state(root: Path) -> tuple[dict[str, int], list[str]]:
+    """:func:`snapshot` of the workspace at ``root``, opened and closed around it."""
+    ws = Workspace.open(root)
+    try:
+        return snapshot(ws)
+    finally:
+        ws.close()
+
+
 @dataclass
 class Entry:
     """One member to write back into a rebuilt ZIP."""

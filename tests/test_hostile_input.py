@@ -14,14 +14,12 @@ import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
-from bundle_helpers import Entry, read_entries, relist, snapshot, write_zip
+from bundle_helpers import Entry, read_entries, relist, workspace_state, write_zip
 
 from secaudit import yamlio
-from secaudit.store.workspace import Workspace
 
 from conftest import EXAMPLES, ROOT, CliResult
 
@@ -46,13 +44,6 @@ def workspace(cli, tmp_path: Path) -> Path:
     return tmp_path / "ws"
 
 
-def state(root: Path) -> Any:
-    ws = Workspace.open(root)
-    try:
-        return snapshot(ws)
-    finally:
-        ws.close()
-
 
 def assert_clean_error(result: CliResult, path: Path | str, *, line: int | None = None) -> None:
     """Exit 1, one ``Error:`` line naming the file (and line), no traceback anywhere."""
@@ -68,29 +59,29 @@ def assert_clean_error(result: CliResult, path: Path | str, *, line: int | None 
 def test_hostile_yaml_inventory_is_an_error(cli, workspace: Path, tmp_path: Path, case: str) -> None:
     path = tmp_path / "inventory.yaml"
     path.write_text(HOSTILE_YAML[case], encoding="utf-8")
-    before = state(workspace)
+    before = workspace_state(workspace)
     assert_clean_error(cli("inventory", "import", str(path)), path, line=1)
     assert_clean_error(cli("inventory", "validate", str(path)), path, line=1)
-    assert state(workspace) == before
+    assert workspace_state(workspace) == before
 
 
 @pytest.mark.parametrize("case", list(HOSTILE_YAML))
 def test_hostile_yaml_scope_is_an_error(cli, workspace: Path, tmp_path: Path, case: str) -> None:
     scope = tmp_path / "scope.yaml"
     scope.write_text(HOSTILE_YAML[case], encoding="utf-8")
-    before = state(workspace)
+    before = workspace_state(workspace)
     result = cli("scan", "import", str(SCAN_XML), "--system", "hssk-dien-tu", "--scope", str(scope))
     assert_clean_error(result, scope, line=1)
-    assert state(workspace) == before
+    assert workspace_state(workspace) == before
 
 
 @pytest.mark.parametrize("case", list(HOSTILE_YAML))
 def test_hostile_yaml_answers_is_an_error(cli, workspace: Path, tmp_path: Path, case: str) -> None:
     answers = tmp_path / "answers.yaml"
     answers.write_text(HOSTILE_YAML[case], encoding="utf-8")
-    before = state(workspace)
+    before = workspace_state(workspace)
     assert_clean_error(cli("assess", "so-y-te", "--answers", str(answers)), answers, line=1)
-    assert state(workspace) == before
+    assert workspace_state(workspace) == before
 
 
 @pytest.fixture
@@ -110,14 +101,14 @@ def _replace(entries: list[Entry], name: str, data: bytes) -> list[Entry]:
 
 def _import_refused(cli, path: Path, tmp_path: Path, member: str) -> None:
     police = tmp_path / "police"
-    before = state(police)
+    before = workspace_state(police)
     verify = cli("bundle", "verify", str(path))
     assert verify.code == 1 and "Traceback" not in verify.out + verify.err
     assert member in verify.out + verify.err
     result = cli("bundle", "import", str(path), "--workspace", str(police))
     assert_clean_error(result, path)
     assert member in result.err
-    assert state(police) == before
+    assert workspace_state(police) == before
 
 
 @pytest.mark.parametrize("case", list(HOSTILE_YAML))
@@ -163,11 +154,11 @@ def test_malformed_sheet_xml_is_an_error(cli, workspace: Path, tmp_path: Path,
     good = tmp_path / "good.xlsx"
     assert cli("inventory", "export", "--format", "xlsx", "-o", str(good)).code == 0
     bad = _xlsx_with(good, tmp_path / "bad.xlsx", mutate)
-    before = state(workspace)
+    before = workspace_state(workspace)
     result = cli("inventory", "import", str(bad))
     assert_clean_error(result, bad)
     assert "Cơ quan" in result.err  # the sheet that is broken
-    assert state(workspace) == before
+    assert workspace_state(workspace) == before
 
 
 # -- item 6: exact messages -----------------------------------------------------------------------
@@ -176,11 +167,11 @@ def test_nul_is_reported_at_its_line(cli, workspace: Path, tmp_path: Path) -> No
     lines[5] = lines[5].rstrip("\n") + "\x00\n"
     path = tmp_path / "nul.yaml"
     path.write_text("".join(lines), encoding="utf-8")
-    before = state(workspace)
+    before = workspace_state(workspace)
     result = cli("inventory", "import", str(path))
     assert_clean_error(result, path, line=6)
     assert "U+0000" in result.err
-    assert state(workspace) == before
+    assert workspace_state(workspace) == before
 
 
 def test_large_plain_inventory_is_not_an_alias_bomb(cli, tmp_path: Path) -> None:
@@ -222,22 +213,22 @@ def test_address_of_no_single_host_is_refused(cli, workspace: Path, tmp_path: Pa
     line = text[: text.index("address: 127.0.11.1")].count("\n") + 1
     path = tmp_path / "so-y-te.yaml"
     path.write_text(text.replace("address: 127.0.11.1", f"address: '{address}'"), encoding="utf-8")
-    before = state(workspace)
+    before = workspace_state(workspace)
     result = cli("inventory", "import", str(path))
     assert_clean_error(result, path, line=line)
     assert reason in result.err
-    assert state(workspace) == before
+    assert workspace_state(workspace) == before
 
 
 def test_scope_with_a_mapped_address_is_refused(cli, workspace: Path, tmp_path: Path) -> None:
     scope = tmp_path / "scope.yaml"
     scope.write_text("authorised_by: Trưởng phòng PA05\nvalid_until: 2026-12-31\ntargets:\n"
                      "  - 127.0.11.0/28\n  - '::ffff:127.0.11.1'\n", encoding="utf-8")
-    before = state(workspace)
+    before = workspace_state(workspace)
     result = cli("scan", "import", str(SCAN_XML), "--system", "hssk-dien-tu", "--scope", str(scope))
     assert_clean_error(result, scope, line=5)
     assert "IPv4 viết dạng IPv6" in result.err
-    assert state(workspace) == before
+    assert workspace_state(workspace) == before
 
 
 def test_finished_without_exit_is_a_finished_scan(cli, workspace: Path, tmp_path: Path) -> None:
@@ -265,8 +256,8 @@ def test_refusal_of_many_undeclared_hosts_states_the_exact_count(cli, workspace:
         f'<address addr="127.3.{i // 250}.{i % 250 + 1}" addrtype="ipv4"/><ports/></host>\n' for i in range(5000))
     path = tmp_path / "many.xml"
     path.write_text(head + hosts + tail, encoding="utf-8")
-    before = state(workspace)
+    before = workspace_state(workspace)
     result = cli("scan", "import", str(path), "--system", "hssk-dien-tu")
     assert result.code == 1 and "Traceback" not in result.err
     assert "5000 máy chủ" in result.err and "5000 host(s)" in result.err, result.err
-    assert state(workspace) == before
+    assert workspace_state(workspace) == before

@@ -11,11 +11,10 @@ import datetime as dt
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 import pytest
-from bundle_helpers import snapshot
+from bundle_helpers import workspace_state
 
 from secaudit.store.workspace import Workspace
 
@@ -31,13 +30,6 @@ def workspace(cli, pinned_now: str, tmp_path: Path) -> Path:
     assert cli("inventory", "import", str(EXAMPLES / "inventory")).code == 0
     return tmp_path / "ws"
 
-
-def state(root: Path) -> Any:
-    ws = Workspace.open(root)
-    try:
-        return snapshot(ws)
-    finally:
-        ws.close()
 
 
 def assert_clean_error(result: CliResult, where: str, *message: str) -> None:
@@ -64,9 +56,9 @@ def _answers_yaml(tmp_path: Path, evidence: str) -> Path:
 def test_yaml_evidence_name_the_file_system_refuses(cli, workspace: Path, tmp_path: Path, evidence: str,
                                                     message: str) -> None:
     answers = _answers_yaml(tmp_path, evidence)
-    before = state(workspace)
+    before = workspace_state(workspace)
     assert_clean_error(cli("assess", AGENCY, "--answers", str(answers)), f"{answers}:6", message)
-    assert state(workspace) == before
+    assert workspace_state(workspace) == before
 
 
 def test_xlsx_evidence_name_too_long(cli, workspace: Path, tmp_path: Path) -> None:
@@ -79,9 +71,9 @@ def test_xlsx_evidence_name_too_long(cli, workspace: Path, tmp_path: Path) -> No
     sheet[f"D{row}"] = "Đạt"
     sheet[f"F{row}"] = LONG_NAME
     book.save(book_path)
-    before = state(workspace)
+    before = workspace_state(workspace)
     assert_clean_error(cli("assess", AGENCY, "--answers", str(book_path)), f"Trả lời!F{row}", "tên tệp quá dài")
-    assert state(workspace) == before
+    assert workspace_state(workspace) == before
 
 
 def test_yaml_evidence_over_the_limit_is_refused_at_its_line(cli, workspace: Path, tmp_path: Path) -> None:
@@ -91,10 +83,10 @@ def test_yaml_evidence_over_the_limit_is_refused_at_its_line(cli, workspace: Pat
     (tmp_path / "nho.txt").write_bytes(b"small")
     (tmp_path / "lon.txt").write_bytes(b"x" * 11)
     answers = _answers_yaml(tmp_path, "nho.txt, lon.txt")
-    before = state(workspace)
+    before = workspace_state(workspace)
     assert_clean_error(cli("assess", AGENCY, "--answers", str(answers)), f"{answers}:6",
                        "lớn hơn giới hạn 10 byte")
-    assert state(workspace) == before
+    assert workspace_state(workspace) == before
 
 
 # -- bug 2: a name that is not UTF-8 failed the database write (UnicodeEncodeError) ---------------
@@ -131,12 +123,12 @@ def test_argument_not_utf8_is_refused(cli, workspace: Path, tmp_path: Path, args
     bad_file = tmp_path / os.fsdecode(b"bien-ban-\xff.txt")
     bad_file.write_bytes(b"x")
     argv = [{"{file}": str(file), "{bad_file}": str(bad_file)}.get(a, a) for a in args]
-    before = state(workspace)
+    before = workspace_state(workspace)
     result = cli(*argv)
     assert result.code == 2, (result.code, result.err)
     assert "Traceback" not in result.out + result.err
     assert "không phải UTF-8" in result.err, result.err
-    assert state(workspace) == before
+    assert workspace_state(workspace) == before
 
 
 # -- bug 3: a date at the calendar's end (year 9999) broke the evaluation ---------------------------
@@ -181,6 +173,6 @@ def test_xlsx_sheet_with_a_bad_crc(cli, workspace: Path, tmp_path: Path) -> None
     digit = raw.index(b'ht="', start) + 4  # a row height: still a number, still valid XML
     raw[digit] = ord("2") if raw[digit] != ord("2") else ord("3")
     book.write_bytes(bytes(raw))
-    before = state(workspace)
+    before = workspace_state(workspace)
     assert_clean_error(cli("assess", AGENCY, "--answers", str(book)), str(book), "phần nén", "sai CRC")
-    assert state(workspace) == before
+    assert workspace_state(workspace) == before
