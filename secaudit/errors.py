@@ -15,15 +15,34 @@ EXIT_USAGE = 2
 EXIT_NOT_MET = 3
 
 
+#: The longest line of a message: a value quoted back from a hostile file (a 100,000-character cell, a
+#: header key) is cut in its middle, so an error stays readable and a log stays small.
+MAX_LINE = 1000
+
+
+def bounded(text: str) -> str:
+    """``text`` with every line longer than :data:`MAX_LINE` characters cut in its middle."""
+    if len(text) <= MAX_LINE:
+        return text
+    lines = []
+    for line in text.split("\n"):
+        if len(line) > MAX_LINE:
+            head, tail = MAX_LINE - 300, 100
+            cut = len(line) - head - tail
+            line = f"{line[:head]} … [lược {cut} ký tự / {cut} characters omitted] … {line[-tail:]}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
 class SecauditError(Exception):
     """Base class: something the user can fix, reported without a traceback."""
 
     exit_code = EXIT_ERROR
 
     def __init__(self, message: str, *, en: str | None = None, where: str | None = None) -> None:
-        self.message = message
-        self.en = en
-        self.where = where
+        self.message = bounded(message)
+        self.en = bounded(en) if en is not None else None
+        self.where = bounded(where) if where is not None else None
         super().__init__(self.diagnostics())
 
     def diagnostics(self) -> str:
@@ -43,7 +62,8 @@ class ValidationError(InputError):
     """Data parsed but broke the schema; ``problems`` lists every (where, message) found."""
 
     def __init__(self, problems: list[tuple[str, str]], *, en: str | None = None) -> None:
-        self.problems = problems
+        self.problems = [(bounded(where), bounded(msg)) for where, msg in problems]
+        problems = self.problems
         first_where, first_msg = problems[0]
         super().__init__(first_msg, en=en, where=first_where)
 

@@ -141,6 +141,16 @@ def test_a_missing_file_is_told_in_vietnamese(cli, example_ws, tmp_path: Path) -
     assert "Traceback" not in result.err
 
 
+def test_a_huge_value_quoted_back_in_an_error_is_cut_in_the_middle(cli, example_ws, tmp_path: Path) -> None:
+    # a 100,000-character value used to come back whole in the message (and in any log that keeps it)
+    bad = tmp_path / "lon.yaml"
+    bad.write_text("code: co-quan-x\nname: Cơ quan X\nkind: so-ban-nganh\nsystems:\n  - code: a\n    name: A\n"
+                   "    users: !!int " + "9x" * 50_000 + "\n", encoding="utf-8")
+    result = cli("inventory", "import", str(bad))
+    assert result.code == 1 and "Traceback" not in result.err
+    assert len(result.err) < 3000 and "ký tự / " in result.err and "characters omitted" in result.err
+
+
 # -- 3. CSV for Excel --------------------------------------------------------------------------------
 def test_csv_has_a_bom_unless_asked_not_to(cli, example_ws, vietnamese: None) -> None:
     with_bom = cli("agency", "list", "--format", "csv")
