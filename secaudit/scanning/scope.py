@@ -40,6 +40,10 @@ __all__ = ["Scope", "ScopeFile", "load_scope", "target_covers"]
 #: A scope file is a short list; anything bigger is a mistake (or an attempt to smuggle a sweep).
 MAX_SCOPE_BYTES = 256 * 1024
 MAX_SCOPE_TARGETS = 1024
+#: Addresses a scope may authorise in all, unless the operator confirms with ``--allow-large``: sixteen
+#: /24 ranges. Each range is capped at /24 for the same reason (a pasted list of hundreds of ranges
+#: turns an inspection into a sweep of a whole network).
+MAX_SCOPE_ADDRESSES = 16 * 256
 
 
 class ScopeFile(Strict):
@@ -123,6 +127,14 @@ def load_scope(
         except InvalidTargetError as exc:
             raise InvalidTargetError(exc.message, en=exc.en, where=where) from None
         targets.append(target)
+    total = sum(ipaddress.ip_network(t.value).num_addresses if t.kind == "cidr" else 1 for t in targets)
+    if total > MAX_SCOPE_ADDRESSES and not allow_large:
+        raise InvalidTargetError(
+            f"Phạm vi quét cho phép tổng cộng {total} địa chỉ, quá giới hạn {MAX_SCOPE_ADDRESSES} — chỉ quét nhiều"
+            " như vậy khi đã được cho phép rõ ràng (--allow-large)",
+            en=f"the scope authorises {total} addresses in all, over the limit of {MAX_SCOPE_ADDRESSES};"
+               " scan that many only when explicitly allowed (--allow-large)",
+            where=located.where(("targets",)))
     if doc.valid_until < today:
         raise OutOfScopeError(
             f"Phạm vi quét đã hết hiệu lực từ {doc.valid_until:%d/%m/%Y}; cần văn bản cho phép mới",

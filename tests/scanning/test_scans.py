@@ -550,6 +550,19 @@ def test_bad_scope_refused_and_nothing_written(ws: Workspace, tmp_path: Path, ma
     assert counts(ws) == before and not marker_binary.ran
 
 
+def test_many_ranges_in_one_scope_need_allow_large(tmp_path: Path) -> None:
+    # each range within /24, but 32 of them: 8,192 addresses, twice the total a scope may name unconfirmed
+    from secaudit.scanning.scope import MAX_SCOPE_ADDRESSES, load_scope
+
+    path = write_scope(tmp_path, [f"127.1.{i}.0/24" for i in range(32)])
+    with pytest.raises(InvalidTargetError, match=r"tổng cộng 8192 địa chỉ") as info:
+        load_scope(path, today=clock.today())
+    assert f"{path}:" in info.value.diagnostics() and str(MAX_SCOPE_ADDRESSES) in info.value.message
+    assert len(load_scope(path, today=clock.today(), allow_large=True).targets) == 32
+    sixteen = write_scope(tmp_path, [f"127.1.{i}.0/24" for i in range(16)])  # exactly the limit
+    assert len(load_scope(sixteen, today=clock.today()).targets) == 16
+
+
 def test_wide_scope_needs_allow_large() -> None:
     from secaudit.scanning.scope import load_scope
 
