@@ -31,7 +31,7 @@ def test_demo_pipeline_produces_the_evidence_report(cli, example_services: Path,
     assert cli("assess", "so-khcn", "--answers", str(EXAMPLES / "answers" / "so-khcn.yaml")).code == 0
     scan = cli("scan", "so-khcn")
     assert scan.code == 0, scan.err
-    assert "127.0.10.1: có phản hồi / up" in scan.err and "so-khcn: hoàn tất;" in scan.err
+    assert "127.0.10.1: hoạt động / up" in scan.err and "so-khcn: hoàn tất;" in scan.err
     status = cli("status", "so-khcn", "--as-of", "2026-11-22")
     assert status.code == 3  # the example agency has unmet requirements
     # the undeclared fake Redis found by the scan contradicts the attested "đạt" for task 1

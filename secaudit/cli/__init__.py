@@ -273,8 +273,8 @@ FINDING_SEVERITY_LABELS = {"thap": ("thấp", "low"), "trung-binh": ("trung bìn
 SCAN_STATUS_LABELS = {"complete": ("hoàn tất", "complete"), "incomplete": ("chưa trọn vẹn", "incomplete"),
                       "interrupted": ("bị ngắt", "interrupted"), "timed-out": ("quá thời gian", "timed out"),
                       "failed": ("thất bại", "failed"), "running": ("đang chạy", "running")}
-HOST_STATE_LABELS = {"up": ("có phản hồi", "up"), "down": ("không phản hồi", "down"),
-                     "unknown": ("chưa xác định được", "unknown")}
+HOST_STATE_LABELS = {"up": ("hoạt động", "up"), "down": ("không phản hồi", "down"),  # as the report says
+                     "unknown": ("không xác định", "unknown")}
 CHANGE_LABELS = {  # submissions diff and scan diff
     "added": ("thêm mới", "added"), "removed": ("bỏ đi", "removed"), "changed": ("thay đổi", "changed"),
     "new": ("phát hiện mới", "new"), "fixed": ("đã khắc phục", "fixed"),
