@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from secaudit.exchange.archive import BundleInfo
     from secaudit.exchange.export import ExportResult
     from secaudit.exchange.signing import SignatureCheck, Signer
+    from secaudit.exchange.trust import CertificateFile
 
 
 # -- signing --------------------------------------------------------------------------------------
@@ -71,6 +72,13 @@ def trust_add(where: Where, agency: str, cert: Path, *, actor: str | None = None
     ws = open_workspace(where)
     row, new = add_binding(ws, agency, cert, actor=actor_name(actor), auto_apply=auto_apply)
     return row, new, ws.agency_exists(agency)
+
+
+def read_certificate(path: Path) -> CertificateFile:
+    """The one certificate in a PEM or DER file (what ``trust_add`` would bind), without storing anything."""
+    from secaudit.exchange.trust import read_certificate as read
+
+    return read(path)
 
 
 def trust_list(where: Where, agency: str | None = None) -> list[dict[str, Any]]:

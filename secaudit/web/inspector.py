@@ -82,6 +82,27 @@ TEXT: dict[str, dict[str, str]] = {
         "dat": "Đạt", "chua-dat": "Chưa đạt", "khong-ap-dung": "Không áp dụng", "detail": "Chi tiết",
         "agencies": "Cơ quan",
         "no_bundle_from": "Cơ quan '{agency}' chưa nộp gói hồ sơ nào: chưa có gì để đối chiếu.",
+        "trust": "Chứng thư ký tin cậy của các cơ quan",
+        "trust_link": "Chứng thư ký tin cậy (gắn chứng thư với cơ quan)",
+        "trust_help": "Gói hồ sơ ký bằng chứng thư đã gắn với cơ quan được ghi là “chứng thư đã đăng ký cho cơ"
+                      " quan”; gói của cơ quan đó ký bằng chứng thư khác, hoặc gói của cơ quan khác ký bằng chứng"
+                      " thư này, bị từ chối.",
+        "trust_none": "Chưa gắn chứng thư nào.", "trust_add": "Gắn chứng thư với cơ quan",
+        "trust_cert": "Tệp chứng thư (PEM hoặc DER)", "trust_agency": "Cơ quan", "trust_choose": "— chọn cơ quan —",
+        "trust_auto": "Tự áp dụng địa chỉ khai báo",
+        "trust_auto_help": "Khi chọn, thay đổi địa chỉ khai báo trong gói ký bằng chứng thư này vào thẳng phạm vi"
+                           " quét mà không chờ bạn chấp nhận — chỉ chọn khi tin chắc người giữ khoá ký của cơ quan.",
+        "trust_submit": "Gắn chứng thư", "trust_cn": "Chứng thư (tên chủ thể)", "trust_fp": "Dấu vân tay SHA-256",
+        "trust_valid": "Hiệu lực", "trust_auto_col": "Tự áp dụng", "trust_by": "Người gắn, lúc",
+        "yes": "có", "no": "không", "trust_remove": "Gỡ chứng thư này khỏi {agency}",
+        "trust_max": "Tối đa {kb} KB.", "trust_no_file": "Chưa chọn tệp chứng thư.",
+        "trust_too_big": "Tệp chứng thư quá lớn: tối đa {kb} KB.",
+        "trust_no_agency": "Hãy chọn một cơ quan trong kiểm kê.",
+        "trust_unknown_agency": "Không có cơ quan '{agency}' trong kiểm kê.",
+        "trust_expired": "Chứng thư đã hết hiệu lực ngày {date}: không gắn.",
+        "trust_not_yet": "Chứng thư chưa có hiệu lực (từ ngày {date}): không gắn.",
+        "trust_bad_fp": "Dấu vân tay SHA-256 không hợp lệ.",
+        "trust_nothing": "Không lưu gì.",
     },
     "en": {
         "home": "Inspection of the agencies' submissions", "upload": "Receive an agency's bundle",
@@ -128,6 +149,27 @@ TEXT: dict[str, dict[str, str]] = {
         "dat": "Met", "chua-dat": "Not met", "khong-ap-dung": "Not applicable", "detail": "Detail",
         "agencies": "Agencies",
         "no_bundle_from": "'{agency}' has sent no bundle yet: nothing to compare.",
+        "trust": "Trusted signing certificates of the agencies",
+        "trust_link": "Trusted signing certificates (bind a certificate to an agency)",
+        "trust_help": "A bundle signed with a certificate bound to its agency is shown as “certificate bound to the"
+                      " agency”; a bundle of that agency signed with another certificate, or another agency's"
+                      " bundle signed with this one, is refused.",
+        "trust_none": "No certificate bound yet.", "trust_add": "Bind a certificate to an agency",
+        "trust_cert": "Certificate file (PEM or DER)", "trust_agency": "Agency", "trust_choose": "— choose an agency —",
+        "trust_auto": "Auto-apply declared hosts",
+        "trust_auto_help": "When ticked, host changes in bundles signed with this certificate reach the scan scope"
+                           " without your acceptance — tick it only if you fully trust whoever holds the agency's key.",
+        "trust_submit": "Bind the certificate", "trust_cn": "Certificate (subject name)",
+        "trust_fp": "SHA-256 fingerprint", "trust_valid": "Valid", "trust_auto_col": "Auto-apply",
+        "trust_by": "Added by, at", "yes": "yes", "no": "no", "trust_remove": "Remove this certificate from {agency}",
+        "trust_max": "At most {kb} KB.", "trust_no_file": "No certificate file chosen.",
+        "trust_too_big": "Certificate file too large: at most {kb} KB.",
+        "trust_no_agency": "Choose an agency from the inventory.",
+        "trust_unknown_agency": "No agency '{agency}' in the inventory.",
+        "trust_expired": "The certificate expired on {date}: not bound.",
+        "trust_not_yet": "The certificate is not valid yet (from {date}): not bound.",
+        "trust_bad_fp": "Invalid SHA-256 fingerprint.",
+        "trust_nothing": "Nothing was stored.",
     },
 }
 SIGNATURES = {
@@ -409,6 +451,124 @@ def scan_start(request: Request, ws: Any, session: Any, form: Any) -> Response:
     return RedirectResponse(f"/quet/{code}", status_code=303)
 
 
+# -- trusted signing certificates (``secaudit trust``) ---------------------------------------------------------
+#: The largest certificate file accepted through the browser (a certificate is a few KB).
+MAX_CERT_BYTES = 64 << 10
+FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+
+
+def grouped(fingerprint: str) -> str:
+    """A SHA-256 fingerprint in groups of four hex digits, easier to read aloud and compare."""
+    return " ".join(fingerprint[i:i + 4].upper() for i in range(0, len(fingerprint), 4))
+
+
+def _trust_view(request: Request, ws: Any, session: Any, *, error: str | None = None,
+                form: dict[str, Any] | None = None, status: int = 200) -> View:
+    from secaudit.services import exchange
+    from secaudit.services.inventory import list_agencies
+
+    agencies = {a["code"]: a["name"] for a in list_agencies(ws)}
+    rows = [{**r, "agency_name": agencies.get(r["agency"]), "auto_apply": bool(r["auto_apply"]),
+             "fingerprint_grouped": grouped(r["fingerprint"])} for r in exchange.trust_list(ws)]
+    data: dict[str, Any] = {"bindings": rows, "agencies": [{"code": c, "name": n} for c, n in agencies.items()]}
+    if error:
+        data["error"] = error
+    view = View("inspector_trust.html.j2", data, extra={
+        "I": _texts(request), "csrf": session.csrf, "max_kb": MAX_CERT_BYTES >> 10,
+        "chosen": form or {"agency": "", "auto_apply": False}})
+    view.status = status
+    return view
+
+
+@page
+def trust_page(request: Request, ws: Any, session: Any) -> View | Response:
+    refused = _refused(request, session)
+    if refused is not None:
+        return refused
+    return _trust_view(request, ws, session)
+
+
+def _trust_error(request: Request, ws: Any, session: Any, message: str, chosen: dict[str, Any],
+                 status: int = 400) -> Response:
+    text = _texts(request)
+    message = f"{message.rstrip(' .')}. {text['trust_nothing']}"
+    if app.wants_json(request):
+        return app.json_response({"error": message}, status)
+    view = _trust_view(request, ws, session, error=message, form=chosen, status=status)
+    return render(request, view.template, status=status, session=session, d=view.get_data(), **view.extra)
+
+
+@action(max_files=1)
+def _trust_add(request: Request, ws: Any, session: Any, form: Any) -> Response:
+    refused = _refused(request, session)
+    if refused is not None:
+        return refused
+    from secaudit import clock
+    from secaudit.services import exchange
+
+    text = _texts(request)
+    code = str(form.get("agency", "")).strip()
+    auto_apply = form.get("auto_apply") == "1"
+    chosen = {"agency": code, "auto_apply": auto_apply}
+
+    def error(message: str, status: int = 400) -> Response:
+        return _trust_error(request, ws, session, message, chosen, status)
+
+    upload_file = form.get("cert")
+    if upload_file is None or isinstance(upload_file, str) or not upload_file.filename:
+        return error(text["trust_no_file"])
+    data = upload_file.file.read(MAX_CERT_BYTES + 1)
+    if len(data) > MAX_CERT_BYTES:
+        return error(text["trust_too_big"].format(kb=MAX_CERT_BYTES >> 10), 413)
+    if not code:
+        return error(text["trust_no_agency"])
+    if not ws.agency_exists(code):
+        return error(text["trust_unknown_agency"].format(agency=code[:80]))
+    name = shown_name(upload_file.filename)
+    with tempfile.TemporaryDirectory(prefix="secaudit-cert-") as tmp:
+        path = Path(tmp) / "cert"
+        path.write_bytes(data)
+        try:
+            cert = exchange.read_certificate(path)
+            now = clock.now()
+            if cert.not_after < now:
+                return error(text["trust_expired"].format(date=f"{cert.not_after.astimezone(clock.VIETNAM):%d/%m/%Y}"))
+            if cert.not_before > now:
+                return error(text["trust_not_yet"].format(date=f"{cert.not_before.astimezone(clock.VIETNAM):%d/%m/%Y}"))
+            exchange.trust_add(ws, code, path, actor=session.user.username, auto_apply=auto_apply)
+        except SecauditError as exc:
+            message = (exc.en or exc.message) if app.request_lang(request) == "en" else exc.message
+            return error(f"{name}: {message.replace(str(path), name)}")
+    return RedirectResponse("/kiem-tra/tin-cay", status_code=303)
+
+
+async def trust_add(request: Request) -> Response:
+    """POST a certificate file: the body is refused by its declared size before it is read."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_CERT_BYTES + (64 << 10):
+        text = _texts(request)
+        message = text["trust_too_big"].format(kb=MAX_CERT_BYTES >> 10)
+        if app.wants_json(request):
+            return app.json_response({"error": message}, 413)
+        return render(request, "error.html.j2", status=413, title_key="error", message=message)
+    return await _trust_add(request)
+
+
+@action()
+def trust_remove(request: Request, ws: Any, session: Any, form: Any) -> Response:
+    refused = _refused(request, session)
+    if refused is not None:
+        return refused
+    from secaudit.services import exchange
+
+    code = str(form.get("agency", ""))
+    fingerprint = str(form.get("fingerprint", "")).lower()
+    if not FINGERPRINT.fullmatch(fingerprint):  # a fingerprint only, never a path to a file on the server
+        return _trust_error(request, ws, session, _texts(request)["trust_bad_fp"], {"agency": "", "auto_apply": False})
+    exchange.trust_remove(ws, code, fingerprint, actor=session.user.username)
+    return RedirectResponse("/kiem-tra/tin-cay", status_code=303)
+
+
 #: The inspector's routes (registered by ``secaudit.web.site``).
 ROUTES: list[tuple[str, Any, list[str], str]] = [
     ("/kiem-tra", home, ["GET"], "inspector_home"),
@@ -416,6 +576,10 @@ ROUTES: list[tuple[str, Any, list[str], str]] = [
     ("/kiem-tra/goi", upload, ["POST"], "inspector_upload"),
     ("/kiem-tra/don-vi-ban-hanh", set_issuer, ["POST"], "inspector_issuer"),
     ("/kiem-tra/tong-hop.pdf", rollup, ["GET"], "inspector_rollup"),
+    ("/kiem-tra/tin-cay", trust_page, ["GET"], "inspector_trust"),
+    ("/kiem-tra/tin-cay.json", trust_page, ["GET"], "inspector_trust_json"),
+    ("/kiem-tra/tin-cay", trust_add, ["POST"], "inspector_trust_add"),
+    ("/kiem-tra/tin-cay/go", trust_remove, ["POST"], "inspector_trust_remove"),
     ("/kiem-tra/co-quan/{code}.json", agency, ["GET"], "inspector_agency_json"),
     ("/kiem-tra/co-quan/{code}", agency, ["GET"], "inspector_agency"),
     ("/kiem-tra/co-quan/{code}/chap-nhan", accept, ["POST"], "inspector_accept"),

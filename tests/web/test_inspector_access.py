@@ -125,9 +125,10 @@ def upload(client: Any, token: str, name: str, data: bytes) -> Any:
 
 GETS = ["/kiem-tra", "/kiem-tra.json", "/kiem-tra/tong-hop.pdf", "/kiem-tra/co-quan/phuong-thanh-vinh",
         "/kiem-tra/co-quan/phuong-thanh-vinh.json", "/kiem-tra/co-quan/phuong-thanh-vinh/bao-cao.pdf",
-        "/quet/phuong-thanh-vinh", "/quet/phuong-thanh-vinh.json"]
+        "/quet/phuong-thanh-vinh", "/quet/phuong-thanh-vinh.json", "/kiem-tra/tin-cay", "/kiem-tra/tin-cay.json"]
 POSTS = ["/kiem-tra/don-vi-ban-hanh", "/kiem-tra/co-quan/phuong-thanh-vinh/chap-nhan",
-         "/kiem-tra/co-quan/phuong-thanh-vinh/ket-luan", "/quet/phuong-thanh-vinh"]
+         "/kiem-tra/co-quan/phuong-thanh-vinh/ket-luan", "/quet/phuong-thanh-vinh", "/kiem-tra/tin-cay",
+         "/kiem-tra/tin-cay/go"]
 
 
 def test_every_inspector_route_is_refused_to_officers_and_viewers(client_as: Callable[[str], Any],
